@@ -1,0 +1,70 @@
+"""Schedules, determinism and rewinding checkpoints of the training loop."""
+import pytest
+import torch
+
+from ticketkit.profiles import get_profile
+from ticketkit.runs import RunConfig, execute
+from ticketkit.train import TrainSpec, lr_at
+
+
+def test_multistep_divides_by_ten_at_half_and_three_quarters():
+    spec = TrainSpec(epochs=160, lr=0.1)
+    assert lr_at(spec, 0) == pytest.approx(0.1)
+    assert lr_at(spec, 79.9) == pytest.approx(0.1)
+    assert lr_at(spec, 80) == pytest.approx(0.01)
+    assert lr_at(spec, 120) == pytest.approx(0.001)
+
+
+def test_cosine_and_warmup_shapes():
+    spec = TrainSpec(epochs=10, lr=1.0, schedule="cosine", warmup_epochs=2)
+    assert lr_at(spec, 1.0) == pytest.approx(0.5, rel=1e-6)
+    assert lr_at(spec, 5.0) == pytest.approx(0.5)  # cos(pi/2) half-way through
+    assert lr_at(spec, 10.0) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_bad_optimizer_is_named():
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
+        TrainSpec(optimizer="rmsprop")
+
+
+def smoke_cfg(seed):
+    return get_profile("smoke").run("synthetic", "resnet32_2x", seed=seed)
+
+
+def test_two_cpu_runs_are_identical_and_another_seed_differs():
+    a, b, c = execute(smoke_cfg(0)), execute(smoke_cfg(0)), execute(smoke_cfg(1))
+    strip = lambda r: [(h["train_loss"], h["test_acc"], h["test_loss"]) for h in r["history"]]  # noqa: E731
+    assert strip(a) == strip(b)
+    assert strip(a) != strip(c)
+
+
+def test_last_and_best_epoch_are_both_recorded():
+    r = execute(get_profile("smoke", epochs=3).run("synthetic", "vgg19"))
+    accs = [h["test_acc"] for h in r["history"]]
+    assert r["final_test_acc"] == accs[-1] and r["best_test_acc"] == max(accs)
+    assert accs[r["best_epoch"] - 1] == max(accs)
+
+
+def test_early_stopping_iteration_is_the_minimum_validation_loss():
+    cfg = RunConfig("digits", "lenet300_100", image_size=8, val_size=200,
+                    train=TrainSpec(epochs=4, batch_size=100, lr=0.01, optimizer="adam", augment=False))
+    r = execute(cfg)
+    losses = [h["val_loss"] for h in r["history"]]
+    best = losses.index(min(losses)) + 1
+    assert r["early_stop_epoch"] == best and r["early_stop_iteration"] == best * ((1500 - 200) // 100)
+
+
+def test_adam_and_adam_masks_keep_zeros():
+    from ticketkit.data import load_data
+    from ticketkit.masks import Mask
+    from ticketkit.models import build_model, prunable_parameters
+    from ticketkit.train import train
+
+    data = load_data("digits", image_size=8)
+    torch.manual_seed(0)
+    model = build_model("lenet300_100", 1, 10, 8)
+    mask = Mask({k: torch.rand(p.shape) < 0.2 for k, p in prunable_parameters(model).items()})
+    train(model, data, TrainSpec(epochs=1, batch_size=64, lr=0.01, optimizer="adam", weight_decay=1e-4,
+                                 augment=False), mask=mask)
+    for k, p in prunable_parameters(model).items():
+        assert torch.all(p[~mask.tensors[k]] == 0)

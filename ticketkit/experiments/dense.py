@@ -1,0 +1,47 @@
+"""Dense baselines: full-network accuracy of the seeds' models beside the published full-network numbers."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from .. import reference
+from ..profiles import Profile
+from ..report import comparison, seed_stats
+from ..runs import RunConfig, Store
+
+STAND_IN = {"fashion_mnist": ("cifar10", "mnist"), "digits": ("mnist", "cifar10"), "synthetic": ("cifar10", "mnist")}
+
+
+def configs(profile: Profile, models: list[str], datasets: list[str] | None = None) -> list[RunConfig]:
+    return [profile.run(d, m, seed=s) for d in (datasets or profile.datasets) for m in models for s in profile.seeds]
+
+
+def table(runs: pd.DataFrame, profile: Profile) -> pd.DataFrame:
+    """Last-epoch mean +- std per model beside the published full network; best-epoch mean alongside."""
+    last = seed_stats(runs, ["dataset", "model"])
+    best = seed_stats(runs, ["dataset", "model"], "best_test_acc")
+    out = comparison(last, reference.full_networks(), ["dataset", "model"], profile, STAND_IN)
+    out.insert(3, "ours (best epoch)", [f"{m:.2f}" for m in best["mean"]])
+    return out
+
+
+def curves(store: Store, cfgs: list[RunConfig]) -> pd.DataFrame:
+    """Per-epoch test accuracy of every run, long format."""
+    rows = []
+    for c in cfgs:
+        rec = store.get(c)
+        if rec:
+            rows += [{"model": c.model, "dataset": c.dataset, "seed": c.seed, "epoch": h["epoch"],
+                      "test accuracy (%)": h["test_acc"]} for h in rec["history"]]
+    return pd.DataFrame(rows)
+
+
+def figure(curve: pd.DataFrame, profile: Profile) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    sns.lineplot(data=curve, x="epoch", y="test accuracy (%)", hue="model", style="dataset", errorbar="sd", ax=ax)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"Dense networks, mean ± sd over seeds ({profile.name} profile)")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,244 @@
+"""Run configs, their stable hashes, and the JSON result store that makes grids resumable and the book cheap.
+
+One record per run at results/<hash>.json, written atomically when the run finishes, so an interrupted grid
+loses at most the run in progress and a rebuilt book re-trains nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import time
+import warnings
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+import torch
+
+from .data import DATASETS, load_data
+from .masks import Mask
+from .models import MODELS, build_model
+from .pruning.allocators import check_density
+from .pruning.methods import METHODS, PruneContext, spec_key
+from .pruning.sanity import SANITY
+from .train import TrainSpec, default_device, precision, train
+
+SCHEMA = 1  # bump when a change in the code changes what a config means; old records are then recomputed
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def results_dir() -> Path:
+    """$TICKETKIT_RESULTS, else results/ at the repository root."""
+    return Path(os.environ.get("TICKETKIT_RESULTS", REPO_ROOT / "results"))
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides a run's numbers; its hash names the record."""
+
+    dataset: str
+    model: str
+    method: str = "dense"
+    density: float = 1.0
+    sanity: str = "none"
+    seed: int = 0
+    data_seed: int | None = None  # order/augmentation seed; None = same integer as `seed` (separate generator)
+    width: float = 1.0
+    image_size: int = 32
+    channels: int = 0  # 0 = the dataset's own
+    train_subset: int | None = None
+    test_subset: int | None = None
+    val_size: int = 0
+    train: TrainSpec = field(default_factory=TrainSpec)
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        MODELS.get(self.model)
+        DATASETS.get(self.dataset)
+        METHODS.get(self.method)
+        SANITY.get(self.sanity)
+        check_density(self.density)
+        if isinstance(self.train, dict):
+            object.__setattr__(self, "train", TrainSpec(**{k: tuple(v) if isinstance(v, list) else v
+                                                           for k, v in self.train.items()}))
+        object.__setattr__(self, "options", tuple(sorted((k, v) for k, v in dict(self.options).items())))
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
+        d = dict(d)
+        d["options"] = tuple((k, v) for k, v in d.get("options", ()))
+        return cls(**d)
+
+    def key(self) -> str:
+        blob = json.dumps({"schema": SCHEMA, **self.to_dict()}, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @property
+    def effective_data_seed(self) -> int:
+        return self.seed if self.data_seed is None else self.data_seed
+
+
+class CorruptRecord(ValueError):
+    """A result file that cannot be trusted; it is reported and recomputed."""
+
+
+class Store:
+    """results/<hash>.json records: atomic writes, validated reads."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root else results_dir()
+
+    def path(self, cfg: RunConfig) -> Path:
+        return self.root / f"{cfg.key()}.json"
+
+    def get(self, cfg: RunConfig) -> dict[str, Any] | None:
+        """The stored record, or None when absent; a corrupt one is reported (path and reason) and ignored."""
+        path = self.path(cfg)
+        if not path.is_file():
+            return None
+        try:
+            return self.validate(json.loads(path.read_text()), cfg)
+        except (json.JSONDecodeError, UnicodeDecodeError, CorruptRecord) as err:
+            warnings.warn(f"corrupt result record {path}: {err}; it will be recomputed", stacklevel=2)
+            return None
+
+    @staticmethod
+    def validate(rec: Any, cfg: RunConfig) -> dict[str, Any]:
+        if not isinstance(rec, dict):
+            raise CorruptRecord("not a JSON object")
+        if rec.get("config") != cfg.to_dict():
+            raise CorruptRecord("its config does not match the config its name (hash) stands for")
+        hist = rec.get("history")
+        if not isinstance(hist, list) or not hist or "test_acc" not in hist[-1]:
+            raise CorruptRecord("missing per-epoch history with test accuracy")
+        return rec
+
+    def put(self, cfg: RunConfig, record: dict[str, Any]) -> Path:
+        path = self.path(cfg)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(record, indent=1, sort_keys=True))
+        os.replace(tmp, path)
+        return path
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every readable record in the store (the claims dashboard reads these)."""
+        out = []
+        for p in sorted(self.root.glob("*.json")):
+            try:
+                out.append(json.loads(p.read_text()))
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                warnings.warn(f"corrupt result record {p}: not valid JSON; skipped", stacklevel=2)
+        return out
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
+                             timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _versions() -> dict[str, str]:
+    import numpy
+    import torchvision
+
+    from . import __version__
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "torchvision": torchvision.__version__,
+            "numpy": numpy.__version__, "ticketkit": __version__}
+
+
+def execute(cfg: RunConfig, progress: bool = False, data_root: str | None = None) -> dict[str, Any]:
+    """Prune (on the sanity-checked data), apply mask/weight checks, train on the real data, evaluate."""
+    t0 = time.perf_counter()
+    device = default_device()
+    data = load_data(cfg.dataset, root=data_root, image_size=cfg.image_size, channels=cfg.channels or None,
+                     val_size=cfg.val_size, train_subset=cfg.train_subset, test_subset=cfg.test_subset,
+                     verify=os.environ.get("TICKETKIT_VERIFY", "1") != "0").to(device)
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model, data.in_channels, data.num_classes, data.image_size, cfg.width).to(device)
+    check = SANITY.get(cfg.sanity)
+    g = torch.Generator().manual_seed(10_000 + cfg.seed)
+    prune_data = check.data(data, g) if check.data else data
+    pre = {k: v for k, v in cfg.to_dict().items() if k not in ("method", "density", "sanity", "options")}
+    ctx = PruneContext(model, prune_data, cfg.density, cfg.train, cfg.seed, cfg.effective_data_seed,
+                       dict(cfg.options), check, progress,
+                       cache_key=spec_key(SCHEMA, pre, cfg.sanity if check.data else "none"))
+    t_prune = time.perf_counter()
+    ticket = METHODS.get(cfg.method)(ctx)
+    prune_s = time.perf_counter() - t_prune
+    mask = check.mask(ticket.mask, g) if check.mask else ticket.mask
+    if ticket.state is not None:
+        model.load_state_dict(ticket.state)
+    if check.weights:
+        check.weights(model, mask.to(device), g)
+    path = mask.path_report(model)
+    result = train(model, data, cfg.train, mask=mask.to(device), data_seed=cfg.effective_data_seed,
+                   start_epoch=ticket.start_epoch, progress=progress, desc=f"{cfg.method} {cfg.model}")
+    return {
+        "config": cfg.to_dict(), "key": cfg.key(), "schema": SCHEMA,
+        "history": result.history, **result.summary(),
+        "density": mask.density(), "layer_densities": mask.densities(),
+        "collapsed_layers": list(path.collapsed_layers), "connected": path.connected,
+        "prune": {"wall_s": prune_s, "train_epochs": ticket.train_epochs, "iterations": ticket.iterations,
+                  "start_epoch": ticket.start_epoch},
+        "wall_s": time.perf_counter() - t0, "device": str(device) if device.type == "cpu" else
+        torch.cuda.get_device_name(device), "threads": torch.get_num_threads(), "precision": precision(device),
+        "data_source": data.source, "versions": _versions(), "git_commit": _git_commit(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+Runner = Callable[[RunConfig, bool], dict[str, Any]]
+
+
+def grid(configs: Iterable[RunConfig], store: Store | None = None, progress: bool = True,
+         runner: Runner | None = None) -> pd.DataFrame:
+    """Run every config that has no valid record (in order), store each as it finishes, return all as a table.
+
+    Pass progress=False in headless (papermill) runs: a tqdm widget in a saved notebook shows a stale bar.
+    """
+    store = store or Store()
+    run = runner or (lambda c, p: execute(c, p))
+    configs = list(dict.fromkeys(configs))
+    todo = [c for c in configs if store.get(c) is None]
+    if todo:
+        from tqdm.auto import tqdm
+
+        for cfg in tqdm(todo, desc="runs", disable=not progress):
+            store.put(cfg, run(cfg, progress))
+    return frame([store.get(c) for c in configs])
+
+
+def frame(records: Iterable[dict[str, Any] | None]) -> pd.DataFrame:
+    """One row per record: the config's fields flattened beside the summary metrics."""
+    rows = []
+    for r in records:
+        if r is None:
+            continue
+        cfg = r["config"]
+        row = {k: v for k, v in cfg.items() if k not in ("train", "options")}
+        row.update({f"train.{k}": v for k, v in cfg["train"].items()})
+        row.update({f"opt.{k}": v for k, v in cfg["options"]})
+        row.update({k: r.get(k) for k in ("final_test_acc", "best_test_acc", "best_epoch", "early_stop_epoch",
+                                          "early_stop_test_acc", "wall_s", "device", "connected")})
+        row["measured_density"] = r["density"]
+        row["collapsed_layers"] = len(r["collapsed_layers"])
+        row["prune_s"] = r["prune"]["wall_s"]
+        row["key"] = r["key"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def config_fields() -> list[str]:
+    return [f.name for f in fields(RunConfig)]
