@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("--profile", default="cpu", help="smoke, cpu or paper (default cpu)")
     b.add_argument("--only", nargs="*", help="execute only these notebooks (names without .ipynb)")
     b.add_argument("--no-build", action="store_true", help="execute notebooks but skip the HTML build")
+    b.add_argument("--compute", action="store_true", help="train runs missing from results/ (default: use the store)")
     args = parser.parse_args(argv)
     if args.cmd == "list":
         list_registries()
@@ -64,9 +65,9 @@ def main(argv: list[str] | None = None) -> None:
 
         get_profile(args.profile)  # fail early on a bad name
         if args.no_build:
-            book.execute(args.profile, args.only)
+            book.execute(args.profile, args.only, args.compute)
         else:
-            book.build(args.profile, args.only)
+            book.build(args.profile, args.only, args.compute)
 
 
 if __name__ == "__main__":

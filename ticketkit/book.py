@@ -9,11 +9,9 @@ import nbformat
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "notebooks"
-TARGET = ROOT / "book" / "generated"
 
 
-def toc_notebooks(toc: Path = ROOT / "_toc.yml") -> list[str]:
+def toc_notebooks(root: Path = ROOT) -> list[str]:
     """Names of the notebooks the table of contents places under book/generated/."""
     names: list[str] = []
 
@@ -28,8 +26,17 @@ def toc_notebooks(toc: Path = ROOT / "_toc.yml") -> list[str]:
             for v in node:
                 walk(v)
 
-    walk(yaml.safe_load(toc.read_text()))
+    walk(yaml.safe_load((root / "_toc.yml").read_text()))
     return names
+
+
+def execution_order(names: list[str], root: Path = ROOT) -> list[str]:
+    """Grid notebooks first, then summary pages (metadata ticketkit.summary) that read the records they wrote."""
+    def is_summary(name: str) -> bool:
+        nb = nbformat.read(root / "notebooks" / f"{name}.ipynb", as_version=4)
+        return bool(nb.metadata.get("ticketkit", {}).get("summary"))
+
+    return sorted(names, key=is_summary)
 
 
 def hide_parameters(path: Path) -> None:
@@ -42,30 +49,35 @@ def hide_parameters(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def execute(profile: str, names: list[str] | None = None, extra: dict | None = None) -> list[Path]:
-    """Run each notebook headless (progress bars off) into book/generated/."""
+def execute(profile: str, names: list[str] | None = None, compute: bool = False, root: Path = ROOT) -> list[Path]:
+    """Run each notebook headless (progress bars off) into book/generated/; with compute=False the notebooks
+    use stored runs only and say what is missing."""
     import papermill as pm
 
-    TARGET.mkdir(parents=True, exist_ok=True)
+    target = root / "book" / "generated"
+    target.mkdir(parents=True, exist_ok=True)
     out = []
-    for name in names or toc_notebooks():
-        src = SOURCE / f"{name}.ipynb"
+    for name in execution_order(names or toc_notebooks(root), root):
+        src = root / "notebooks" / f"{name}.ipynb"
         if not src.is_file():
             raise FileNotFoundError(f"_toc.yml names {name!r} but {src} does not exist")
-        dst = TARGET / f"{name}.ipynb"
+        dst = target / f"{name}.ipynb"
         print(f"executing {src.name} at profile {profile!r}", flush=True)
-        pm.execute_notebook(str(src), str(dst), parameters={"profile": profile, "progress": False, **(extra or {})},
-                            cwd=str(ROOT), kernel_name="python3", progress_bar=False)
+        pm.execute_notebook(str(src), str(dst), parameters={"profile": profile, "progress": False, "compute": compute},
+                            cwd=str(root), kernel_name="python3", progress_bar=False)
         hide_parameters(dst)
         out.append(dst)
     return out
 
 
-def build(profile: str, names: list[str] | None = None) -> Path:
-    """Execute the notebooks and build the HTML book; returns the path of index.html."""
-    execute(profile, names)
+def build(profile: str, names: list[str] | None = None, compute: bool = False, root: Path = ROOT) -> Path:
+    """Execute the notebooks, vendor the widget JavaScript and build the HTML book; returns index.html."""
+    from .offline import vendor
+
+    execute(profile, names, compute, root)
+    vendor(root / "book" / "vendor")
     jb = Path(sys.executable).with_name("jupyter-book")
-    subprocess.run([str(jb), "build", str(ROOT)], check=True, cwd=ROOT)
-    index = ROOT / "_build" / "html" / "index.html"
+    subprocess.run([str(jb), "build", str(root)], check=True, cwd=root)
+    index = root / "_build" / "html" / "index.html"
     print(f"book written to {index}")
     return index

@@ -132,18 +132,22 @@ def _mnist_like(tv_name: str, system_dir: str | None) -> Loader:
             if files:
                 tx, ty, vx, vy = (read_idx(f) for f in files)
                 return Arrays(tx[:, None], ty.astype(np.int64), vx[:, None], vy.astype(np.int64), 10, str(folder))
+        failure = ""
         if download:
             import torchvision
 
             cls = getattr(torchvision.datasets, tv_name)
             target = _roots(root)[0]
-            cls(str(target), train=True, download=True)
-            cls(str(target), train=False, download=True)
-            return load(target, False, verify)
+            try:
+                cls(str(target), train=True, download=True)
+                cls(str(target), train=False, download=True)
+                return load(target, False, verify)
+            except (OSError, RuntimeError) as err:
+                failure = f" The download failed: {err}."
         hint = (f"`apt-get install dataset-fashion-mnist` (Debian) puts it in {SYSTEM_ROOT / system_dir}; "
                 if system_dir else "")
         raise DatasetNotFound(
-            f"dataset {tv_name} not found. Looked for its four IDX files in: {', '.join(map(str, looked))}. "
+            f"dataset {tv_name} not found. Looked for its four IDX files in: {', '.join(map(str, looked))}.{failure} "
             f"To get it: {hint}pass download=True (needs a network), or point root=/$TICKETKIT_DATA at a copy.")
 
     return load
@@ -177,14 +181,18 @@ def _cifar(num_classes: int) -> Loader:
             except RuntimeError:
                 continue
             return _cifar_arrays(train, test, num_classes, str(r / base.base_folder))
+        failure = ""
         if download:
             target = _roots(root)[0]
-            train = base(str(target), train=True, download=True)
-            test = base(str(target), train=False, download=True)
-            return _cifar_arrays(train, test, num_classes, str(target / base.base_folder))
+            try:
+                train = base(str(target), train=True, download=True)
+                test = base(str(target), train=False, download=True)
+                return _cifar_arrays(train, test, num_classes, str(target / base.base_folder))
+            except (OSError, RuntimeError) as err:
+                failure = f" The download failed: {err}."
         raise DatasetNotFound(
             f"dataset CIFAR-{num_classes} not found. Looked for {base.base_folder}/ in: "
-            f"{', '.join(map(str, looked))}. To get it: pass download=True (needs a network), or point root=/"
+            f"{', '.join(map(str, looked))}.{failure} To get it: pass download=True (needs a network), or point root=/"
             "$TICKETKIT_DATA at the folder holding the extracted archive (add verify=False for made or re-packed "
             "files whose MD5 sums differ from the official ones).")
 

@@ -36,19 +36,20 @@ def fmt(mean: float, std: float | None) -> str:
 
 
 def comparison(ours: pd.DataFrame, published: pd.DataFrame, keys: Iterable[str], profile: Profile,
-               stand_in: dict[str, str] | None = None) -> pd.DataFrame:
-    """Our mean +- std beside the published number for the same (model, method, sparsity) and the difference.
+               stand_in: dict[str, tuple[str, ...]] | None = None) -> pd.DataFrame:
+    """Our mean +- std beside the published number for the same keys (model, method, sparsity...) and the difference.
 
-    When we measured on a stand-in dataset (Fashion-MNIST for CIFAR-10), the published row of the dataset it
-    stands in for is used and the 'scale' column says so."""
+    When we measured on a stand-in dataset (Fashion-MNIST for CIFAR-10), the first dataset in `stand_in` that
+    has a published row for the model is used, and the 'scale' column says so."""
     from .reference import MODEL_ALIASES
 
     keys = list(keys)
-    stand_in = stand_in or {}
     rows = []
     for _, r in ours.iterrows():
-        target = r["dataset"] if (published["dataset"] == r["dataset"]).any() else stand_in.get(r["dataset"])
-        sel = (published["model"] == MODEL_ALIASES.get(r["model"], r["model"])) & (published["dataset"] == target)
+        pub_model = published["model"] == MODEL_ALIASES.get(r["model"], r["model"])
+        candidates = (r["dataset"], *(stand_in or {}).get(r["dataset"], ()))
+        target = next((d for d in candidates if (pub_model & (published["dataset"] == d)).any()), None)
+        sel = pub_model & (published["dataset"] == target)
         for k in keys:
             if k not in ("model", "dataset"):
                 sel &= np.isclose(published[k], r[k]) if published[k].dtype.kind == "f" else published[k] == r[k]
@@ -59,7 +60,7 @@ def comparison(ours: pd.DataFrame, published: pd.DataFrame, keys: Iterable[str],
             p = pub.iloc[0]
             row.update({"published": fmt(p["accuracy"], p["std"]), "difference": round(r["mean"] - p["accuracy"], 2),
                         "source": f"{p['source']}, {p['table']}",
-                        "scale": (f"ours: {profile.name} profile on {r['dataset']}; published: full scale on {target}")})
+                        "scale": f"ours: {profile.name} profile on {r['dataset']}; published: full scale on {target}"})
         else:
             row.update({"published": "n/a", "difference": np.nan, "source": "", "scale": f"{profile.name} profile"})
         rows.append(row)

@@ -164,6 +164,7 @@ def execute(cfg: RunConfig, progress: bool = False, data_root: str | None = None
     device = default_device()
     data = load_data(cfg.dataset, root=data_root, image_size=cfg.image_size, channels=cfg.channels or None,
                      val_size=cfg.val_size, train_subset=cfg.train_subset, test_subset=cfg.test_subset,
+                     download=os.environ.get("TICKETKIT_DOWNLOAD", "1") != "0",
                      verify=os.environ.get("TICKETKIT_VERIFY", "1") != "0").to(device)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, data.in_channels, data.num_classes, data.image_size, cfg.width).to(device)
@@ -203,16 +204,21 @@ Runner = Callable[[RunConfig, bool], dict[str, Any]]
 
 
 def grid(configs: Iterable[RunConfig], store: Store | None = None, progress: bool = True,
-         runner: Runner | None = None) -> pd.DataFrame:
+         runner: Runner | None = None, compute: bool = True) -> pd.DataFrame:
     """Run every config that has no valid record (in order), store each as it finishes, return all as a table.
 
     Pass progress=False in headless (papermill) runs: a tqdm widget in a saved notebook shows a stale bar.
+    With compute=False nothing is trained: the table holds the stored runs and a note says how many are missing.
     """
     store = store or Store()
     run = runner or (lambda c, p: execute(c, p))
     configs = list(dict.fromkeys(configs))
     todo = [c for c in configs if store.get(c) is None]
-    if todo:
+    if todo and not compute:
+        print(f"Note: {len(todo)} of {len(configs)} runs of this grid are not in the result store yet and were not "
+              "computed here; the tables and verdicts below use the {len(configs) - len(todo)} stored runs. "
+              "Re-run with compute=True to train them.")
+    elif todo:
         from tqdm.auto import tqdm
 
         for cfg in tqdm(todo, desc="runs", disable=not progress):

@@ -50,3 +50,126 @@ def chapter(P: Profile, models=None) -> list[RunConfig]:  # type: ignore[no-unty
         for part in (random_tickets, initial_sanity, partial_sanity, hybrid):
             out += part(P, models=[m])
     return list(dict.fromkeys(out))
+
+
+# ---- tables, figures and slider pages shared by the chapter's notebooks ----
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from IPython.display import HTML, display  # noqa: E402
+
+from .. import reference  # noqa: E402
+from ..report import comparison, seed_stats  # noqa: E402
+from ..runs import Store  # noqa: E402
+from ..verdicts import collapsed  # noqa: E402
+
+STAND_IN = {"fashion_mnist": ("cifar10",), "digits": ("cifar10",), "synthetic": ("cifar10",)}
+LABELS = {"random_tickets": "random tickets", "lottery": "lottery tickets", "lr_rewinding": "LR rewinding",
+          "hybrid": "hybrid tickets", "snip": "SNIP", "grasp": "GraSP", "dense": "full network",
+          "shuffle_weights": "shuffle weights", "half_dataset": "half dataset", "corrupted_data": "corrupted data",
+          "layerwise_rearrange": "layerwise rearrange", "none": "original"}
+
+
+def with_ticket(runs: pd.DataFrame) -> pd.DataFrame:
+    """Add `ticket` (the sanity check's name, or the method's when unchecked) and `sparsity` columns."""
+    out = runs.copy()
+    out["ticket"] = out["sanity"].where(out["sanity"] != "none", out["method"])
+    out["sparsity"] = (1 - out["density"]).round(6)
+    return out
+
+
+def summary(runs: pd.DataFrame, by: tuple[str, ...] = ("dataset", "model", "ticket", "sparsity")) -> pd.DataFrame:
+    """Last- and best-epoch mean +- std over seeds per cell."""
+    runs = with_ticket(runs)
+    last = seed_stats(runs, list(by))
+    best = seed_stats(runs, list(by), "best_test_acc")
+    last["best-epoch mean"] = best["mean"].round(2)
+    return last
+
+
+def table(runs: pd.DataFrame, P, table_name: str, source: str = reference.SU_POSTER) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Ours (mean +- std, last epoch) beside the published numbers of one seed table; sparse rows only."""
+    s = summary(runs[runs["method"] != "dense"])
+    pub = reference.published()
+    pub = pub[(pub["table"] == table_name) & (pub["source"] == source)].rename(columns={"method": "ticket"})
+    out = comparison(s, pub, ["dataset", "model", "ticket", "sparsity"], P, STAND_IN)
+    out["ticket"] = out["ticket"].map(lambda t: LABELS.get(t, t))
+    out.insert(5, "ours (best epoch)", s["best-epoch mean"].to_numpy())
+    return out
+
+
+def collapse_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs whose mask lost a layer or every path and trained to about chance, per cell."""
+    r = with_ticket(runs[runs["method"] != "dense"])
+    r["collapsed"] = collapsed(r)
+    r["zero-density layers"] = r["collapsed_layers"]
+    g = r.groupby(["model", "ticket", "sparsity"])
+    return g.agg(runs=("collapsed", "size"), collapsed=("collapsed", "sum"),
+                 max_zero_layers=("zero-density layers", "max"), path_kept=("connected", "all")).reset_index()
+
+
+def figure(runs: pd.DataFrame, P, title: str) -> plt.Figure:  # type: ignore[no-untyped-def]
+    """Accuracy vs sparsity per model, one line per ticket, dense accuracy as a dashed line."""
+    r = with_ticket(runs)
+    sparse = r[r["method"] != "dense"].assign(ticket=lambda d: d["ticket"].map(lambda t: LABELS.get(t, t)))
+    models = list(dict.fromkeys(sparse["model"]))
+    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 4), squeeze=False)
+    for ax, m in zip(axes[0], models):
+        sns.pointplot(data=sparse[sparse["model"] == m], x="sparsity", y="final_test_acc", hue="ticket",
+                      errorbar="sd", dodge=0.3, ax=ax, markersize=4)
+        dense = r[(r["model"] == m) & (r["method"] == "dense")]["final_test_acc"]
+        if len(dense):
+            ax.axhline(dense.mean(), ls="--", c="grey", lw=1, label="full network")
+        ax.set_xlabel("sparsity (fraction of weights pruned)")
+        ax.set_ylabel("test accuracy, last epoch (%)")
+        ax.set_title(m)
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.text(0.01, -0.02, f"Mean ± sd over seeds. Scale: {P.scale()}", fontsize=7, wrap=True)
+    fig.tight_layout()
+    return fig
+
+
+def layer_densities(store: Store, cfgs: list, sparsity: float, seed: int) -> pd.DataFrame:  # type: ignore[type-arg]
+    """Per-layer density of each ticket's mask at one sparsity (one seed), long format for plotting."""
+    rows = []
+    for c in cfgs:
+        if c.seed != seed or abs((1 - c.density) - sparsity) > 1e-9 or c.method == "dense":
+            continue
+        rec = store.get(c)
+        if rec is None:
+            continue
+        ticket = c.sanity if c.sanity != "none" else c.method
+        for i, (name, d) in enumerate(rec["layer_densities"].items()):
+            rows.append({"ticket": LABELS.get(ticket, ticket), "model": c.model, "layer": i + 1, "name": name,
+                         "density": d})
+    return pd.DataFrame(rows)
+
+
+def slider_page(runs: pd.DataFrame, P, cfgs: list, table_name: str | None, tickets: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    """The function a sparsity slider calls for each position: the accuracy table and the layer-density plot."""
+    store = Store()
+    full = table(runs, P, table_name) if table_name else summary(runs[runs["method"] != "dense"])
+    seed = min(P.seeds)
+
+    compact = [c for c in full.columns if c not in ("source", "scale", "dataset")]
+
+    def render(s: float) -> None:
+        display(HTML(f"<p><b>Sparsity {s:.0%}</b>: ours at the {P.name} profile; published numbers are at full "
+                     "scale on CIFAR-10 (the source and scale columns of the table above give the detail).</p>"))
+        display(full.loc[(full["sparsity"] - s).abs() < 1e-9, compact].reset_index(drop=True))
+        dens = layer_densities(store, cfgs, s, seed)
+        dens = dens[dens["ticket"].isin([LABELS.get(t, t) for t in tickets])]
+        if len(dens) == 0:
+            return
+        g = sns.relplot(data=dens, x="layer", y="density", hue="ticket", col="model", kind="line", marker="o",
+                        height=3.2, aspect=1.5, facet_kws={"sharex": False})
+        g.set_axis_labels("layer (conv/linear, input to output)", "density (fraction kept)")
+        g.set(yscale="log")
+        g.figure.suptitle(f"Per-layer density of each mask at {s:.0%} sparsity (seed {seed})", y=1.04)
+
+    return render
+
+
+NOTEBOOK_GRIDS = {"su_random_tickets": random_tickets, "su_initial_sanity": initial_sanity,
+                  "su_partial_sanity": partial_sanity, "su_hybrid": hybrid}

@@ -1,0 +1,108 @@
+"""Every notebook executed through papermill at the smoke profile, the smoke book built, and its sparsity
+slider driven in headless Chromium with every non-local request blocked."""
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from ticketkit import book
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_every_source_notebook_is_in_the_book_and_has_a_parameters_cell():
+    names = book.toc_notebooks()
+    sources = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert sorted(names) == sources
+    for name in sources:
+        nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+        params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(params) == 1, name
+        for p in ("profile", "compute", "progress"):
+            assert f"\n{p} =" in "\n" + params[0].source, (name, p)
+
+
+@pytest.fixture(scope="module")
+def smoke_book(tmp_path_factory):
+    """Build the smoke book in a copy of the book's sources (the real _build/ is left alone)."""
+    root = tmp_path_factory.mktemp("book")
+    for f in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / f, root / f)
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    shutil.copytree(ROOT / "book", root / "book", ignore=shutil.ignore_patterns("generated", "vendor"))
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TICKETKIT_RESULTS", str(root / "results"))
+    try:
+        index = book.build("smoke", compute=True, root=root)
+    finally:
+        mp.undo()
+    return index.parent
+
+
+@pytest.mark.slow
+def test_smoke_book_has_every_page_with_scale_and_no_remote_scripts(smoke_book):
+    assert (smoke_book / "index.html").is_file()
+    for name in book.toc_notebooks():
+        html = (smoke_book / "book" / "generated" / f"{name}.html").read_text()
+        assert "profile `smoke`" in html or "profile <code" in html, name
+        assert 'src="http' not in html and "cdn.jsdelivr" not in html and "cdnjs" not in html, name
+    dense = (smoke_book / "book" / "generated" / "dense_baselines.html").read_text()
+    assert "published" in dense and "94.62" in dense  # published ResNet32 full network beside ours
+
+
+@pytest.fixture(scope="module")
+def server(smoke_book):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(smoke_book))
+    handler.log_message = lambda *a: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it)")
+@pytest.mark.parametrize("page", ["su_random_tickets", "su_initial_sanity"])
+def test_slider_works_offline_in_headless_chromium(server, page):
+    from playwright.sync_api import sync_playwright
+
+    blocked, errors = [], []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        pg = browser.new_page()
+
+        def route(r):
+            if r.request.url.startswith(server) or r.request.url.startswith("data:"):
+                r.continue_()
+            else:
+                blocked.append(r.request.url)
+                r.abort()
+
+        pg.route("**/*", route)
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(f"{server}/book/generated/{page}.html", wait_until="load")
+        slider = pg.locator(".widget-slider").first
+        slider.wait_for(state="visible", timeout=30_000)
+        readout = pg.locator(".widget-readout").first
+        shown = lambda: pg.locator(".widget-output").first.inner_text()  # noqa: E731 (the Stack renders one child)
+        pg.locator(".widget-output table").first.wait_for(state="visible", timeout=30_000)
+        before_label, before = readout.inner_text(), shown()
+        handle = pg.locator(".noUi-handle").first
+        handle.focus()
+        pg.keyboard.press("ArrowRight")
+        pg.wait_for_timeout(500)
+        after_label, after = readout.inner_text(), shown()
+        browser.close()
+    assert not blocked, f"non-local requests: {blocked}"
+    assert not errors, f"page errors: {errors}"
+    assert before_label != after_label
+    assert before != after and after.strip()

@@ -1,0 +1,33 @@
+"""The command line lists every registry entry; the widget JavaScript is pinned and verified."""
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from ticketkit import offline
+from ticketkit.pruning.methods import METHODS
+from ticketkit.pruning.sanity import SANITY
+
+
+def test_list_names_every_method_and_check_with_a_description():
+    out = subprocess.run([sys.executable, "-m", "ticketkit", "list"], capture_output=True, text=True, check=True).stdout
+    for reg in (METHODS, SANITY):
+        for e in reg:
+            line = next(l for l in out.splitlines() if l.split() and l.split()[0] == e.name)
+            assert e.description in line
+
+
+def test_unknown_profile_on_the_command_line():
+    res = subprocess.run([sys.executable, "-m", "ticketkit", "book", "--profile", "huge", "--no-build"],
+                         capture_output=True, text=True)
+    assert res.returncode != 0 and "unknown profile 'huge'" in res.stderr
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is needed to fetch the pinned widget files")
+def test_vendored_widget_files_are_fetched_and_tampering_is_repaired(tmp_path):
+    files = offline.vendor(tmp_path)
+    assert sorted(f.name for f in files) == sorted(offline.FILES)
+    (tmp_path / "require.js").write_text("tampered")
+    offline.vendor(tmp_path)
+    assert offline._sha256(tmp_path / "require.js") == offline.FILES["require.js"][3]

@@ -1,0 +1,94 @@
+"""Every claim the report tests, in our words: id, paper, statement, decision rule and the notebook that tests it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    paper: str
+    statement: str
+    rule: str
+    notebook: str  # notebook name under notebooks/ ("" until a chapter tests it)
+
+
+SU = "Su et al. 2020 (seeds 000, 001)"
+LT = "Frankle & Carbin 2019, Liu et al. 2019 (seed 002)"
+DL = "Zhou et al. 2019 (seed 003)"
+RG = "Sreenivasan et al. 2022 (seed 004)"
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("SU-1", SU, "SNIP and GraSP tickets do not need real data: pruned on random labels and random pixels, they "
+          "train to the same accuracy.", "corrupted within noise of the original, or better, in every model x "
+          "sparsity cell", "su_initial_sanity"),
+    Claim("SU-2", SU, "The exact connections of SNIP and GraSP tickets do not matter: shuffling each layer's mask "
+          "keeps the accuracy.", "rearranged within noise of the original, or better, in every cell",
+          "su_initial_sanity"),
+    Claim("SU-3", SU, "Random tickets (smart-ratio layer budgets, random positions, no data) match or beat SNIP and "
+          "GraSP at 90/95/98% sparsity.", "random tickets within noise of, or above, the better of SNIP/GraSP in "
+          "every model x dataset x sparsity cell", "su_random_tickets"),
+    Claim("SU-4", SU, "Partially-trained tickets pass the sanity checks: shuffling their kept weights or pruning "
+          "from half the data costs accuracy.", "the checked ticket is below the unmodified lottery ticket by more "
+          "than noise", "su_partial_sanity"),
+    Claim("SU-5", SU, "Hybrid tickets beat learning-rate rewinding at 98% sparsity (where LRR on VGG19 collapses); "
+          "at 90/95% the reproduction found them on par or worse.", "hybrid minus LRR above noise at the highest "
+          "sparsity, per model", "su_hybrid"),
+    Claim("SU-6", SU, "At 98% sparsity magnitude and SNIP tickets of VGG19 can lose every path from input to "
+          "output (chance accuracy); smart-ratio tickets keep a path.", "random tickets never collapse; SNIP, "
+          "lottery and LRR tickets of VGG19 collapse (zero-density layer or no path, chance accuracy) in most seeds",
+          "su_random_tickets"),
+    Claim("SU-7", SU, "Best-epoch and last-epoch test accuracy differ; the reproduction reports the last epoch.",
+          "both recorded for every run, and the best-minus-last gap is above zero by more than noise",
+          "su_random_tickets"),
+    Claim("LT-1", LT, "Iteratively pruned LeNet-300-100 winning tickets beat the dense network near 51% remaining "
+          "and stay at least as good down to about 3.6%.", "ticket vs dense accuracy at early stopping, per level", ""),
+    Claim("LT-2", LT, "Winning tickets learn faster: earlier early-stopping iteration than dense down to ~21%.",
+          "early-stop iteration per level vs dense", ""),
+    Claim("LT-3", LT, "Randomly re-initialised tickets learn slower and lose accuracy after little pruning.",
+          "reinit curve below the ticket curve", ""),
+    Claim("LT-4", LT, "Iterative pruning beats one-shot pruning at small sizes.", "iterative above one-shot at the "
+          "smallest densities", ""),
+    Claim("LT-5", LT, "At learning rate 0.1 the winning ticket's initialisation is no better than random; at 0.01 "
+          "it is.", "ticket minus random init per lr and prune ratio", ""),
+    Claim("LT-6", LT, "VGG-19 needs warm-up or rewinding to an early iteration to find winning tickets at a high "
+          "learning rate.", "rewind-to-k above rewind-to-0 at high lr", ""),
+    Claim("DL-1", DL, "Mask criteria come in complementary pairs, one above random and its opposite below.",
+          "per pair, one curve above random and one below at most levels", ""),
+    Claim("DL-2", DL, "magnitude_increase, movement and large_final are the best criteria.", "top three by area "
+          "under the curve", ""),
+    Claim("DL-3", DL, "large_final_same_sign matches large_final; large_final_diff_sign collapses.", "within noise; "
+          "far below", ""),
+    Claim("DL-4", DL, "magnitude_increase_same_sign matches magnitude_increase; the diff_sign variant collapses.",
+          "as DL-3", ""),
+    Claim("DL-5", DL, "Supermasks on the untrained network are far above chance.", "masked accuracy at init well "
+          "above 1/classes", ""),
+    Claim("DL-6", DL, "Better-trained base models give better supermasks.", "supermask accuracy increases with base "
+          "accuracy", ""),
+    Claim("DL-7", DL, "Keeping initial signs matters for kept weights; freezing pruned weights at zero vs at init "
+          "changes the result.", "ticket accuracy per action", ""),
+    Claim("RG-1", RG, "Gem-Miner finds accurate subnetworks before any weight training; IMP and smart ratio are "
+          "near chance then.", "pre-finetune accuracy per method and density", ""),
+    Claim("RG-2", RG, "After finetuning, Gem-Miner matches IMP, beats it at <= 1.4% density, and beats Edge-Popup "
+          "and smart ratio.", "post-finetune accuracy per method and density", ""),
+    Claim("RG-3", RG, "Gem-Miner passes sanity checks: shuffling, reinitialisation and score inversion cost it "
+          "accuracy.", "each check below the gem by more than noise", ""),
+    Claim("RG-4", RG, "Gem-Miner reaches 1.4% density in about 19x fewer epochs than IMP.", "epochs and wall time "
+          "measured", ""),
+    Claim("RG-5", RG, "Edge-Popup subnetworks are not finetunable; global scores and gradual pruning fix most of "
+          "that.", "EP variants pre and post finetuning", ""),
+    Claim("RG-6", RG, "Smarter layer budgets improve random pruning but stay well below Gem-Miner at 1.44%.",
+          "smart-ratio variants vs GM", ""),
+    Claim("RG-7", RG, "Gem-Miner and IMP keep the first and last layers denser than smart ratio.", "layerwise "
+          "density plot", ""),
+    Claim("RG-8", RG, "Short-cold IMP matches long-warm IMP in the sparse regime; only Gem-Miner is accurate "
+          "before finetuning.", "IMP variants", ""),
+    Claim("RG-9", RG, "Running Gem-Miner longer improves it by about 1.5 points.", "long Gem-Miner", ""),
+)
+
+
+def claim(cid: str) -> Claim:
+    for c in CLAIMS:
+        if c.id == cid:
+            return c
+    raise KeyError(f"unknown claim {cid!r}; known: {', '.join(c.id for c in CLAIMS)}")

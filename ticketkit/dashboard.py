@@ -1,0 +1,47 @@
+"""The claims dashboard: every claim with its verdict computed from the stored records at one profile."""
+from __future__ import annotations
+
+import contextlib
+import io
+
+import pandas as pd
+
+from .claims import CLAIMS
+from .experiments.su import NOTEBOOK_GRIDS
+from .profiles import Profile
+from .runs import Store, frame
+from .verdicts import NOT_RUN, RULES, evaluate
+
+
+def stored_runs(P: Profile, notebook: str) -> tuple[pd.DataFrame, int, int]:
+    """(runs table, stored count, grid size) of a notebook's grid, reading the store only."""
+    cfgs = list(dict.fromkeys(NOTEBOOK_GRIDS[notebook](P)))
+    store = Store()
+    with contextlib.redirect_stderr(io.StringIO()):
+        recs = [store.get(c) for c in cfgs]
+    found = [r for r in recs if r is not None]
+    return frame(found), len(found), len(cfgs)
+
+
+def table(P: Profile) -> pd.DataFrame:
+    rows = []
+    for c in CLAIMS:
+        verdict, runs_txt, scale = NOT_RUN, "", "not run yet"
+        if c.notebook in NOTEBOOK_GRIDS and c.id in RULES:
+            runs, found, total = stored_runs(P, c.notebook)
+            runs_txt = f"{found}/{total}"
+            if found:
+                verdict = evaluate(c.id, runs, P.scale()).verdict
+                scale = f"{P.name} profile" + ("" if found == total else f" (partial: {found} of {total} runs)")
+        page = f'<a href="{c.notebook}.html">{c.notebook}</a>' if c.notebook else ""
+        rows.append({"claim": c.id, "paper": c.paper, "statement": c.statement, "verdict": verdict,
+                     "runs stored": runs_txt, "scale": scale, "notebook": page})
+    return pd.DataFrame(rows)
+
+
+def styled(df: pd.DataFrame):  # type: ignore[no-untyped-def]
+    """The dashboard as HTML with the verdict column coloured (links stay clickable)."""
+    colours = {"holds": "#d8f0d8", "does not hold": "#f6d5d5", "mixed": "#f8ecc8", "not run": "#eeeeee"}
+    return (df.style.hide(axis="index")
+            .map(lambda v: f"background-color: {colours.get(v, '')}", subset=["verdict"])
+            .set_properties(**{"text-align": "left", "font-size": "0.85em"}))
