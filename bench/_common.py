@@ -1,4 +1,4 @@
-"""Shared helpers for the benchmarks: made CIFAR-shaped data and a best-of-N timer."""
+"""Shared helpers for the benchmarks: made CIFAR-shaped data and a timer."""
 from __future__ import annotations
 
 import time
@@ -16,11 +16,6 @@ def made_data(n: int, channels: int = 3, size: int = 32, classes: int = 10, seed
     y = torch.randint(0, classes, (n,), generator=g)
     stats = tuple([0.5] * channels), tuple([0.25] * channels)
     return DataBundle("made", x, y, x[:0], y[:0], x[:64], y[:64], classes, *stats, "made in memory")
-
-
-def best_of(fn: Callable[[], float], repeats: int = 3) -> float:
-    """Highest throughput of `repeats` calls of fn (each returns items per second)."""
-    return max(fn() for _ in range(repeats))
 
 
 def timed(fn: Callable[[], None]) -> float:

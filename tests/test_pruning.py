@@ -14,7 +14,7 @@ from ticketkit.models import build_model, prunable_parameters
 from ticketkit.pruning import allocators as A
 from ticketkit.pruning import sanity as S
 from ticketkit.pruning import scorers
-from ticketkit.pruning.methods import METHODS, PruneContext, imp_schedule, rounds_for
+from ticketkit.pruning.methods import METHODS, PruneContext, imp_schedule, prune, rounds_for
 from ticketkit.train import TrainSpec
 
 
@@ -238,6 +238,8 @@ def test_every_method_gives_its_density_on_a_small_vgg(name):
     data = load_data("synthetic", train_subset=200)
     ctx = PruneContext(model, data, 0.1, TrainSpec(epochs=2, batch_size=50), 0, 0,
                        {"rewind_epoch": 1, "synflow_iterations": 3})
-    ticket = METHODS.get(name)(ctx)
+    ticket = prune(name, ctx)
     target = 1.0 if name == "dense" else 0.1
     assert ticket.mask.density() == pytest.approx(target, abs=2e-3)
+    assert ticket.wall_s > 0 and ticket.path is not None and set(ticket.densities) == set(ticket.mask.names())
+    assert ticket.train_epochs == (2.0 if name in ("lottery", "lr_rewinding", "hybrid") else 0.0)

@@ -69,11 +69,16 @@ class DataBundle:
         """The same bundle with another training set (used by data sanity checks and subsets)."""
         return replace(self, train_x=x, train_y=y)
 
+    def normalizer(self, device: torch.device | str) -> Callable[[torch.Tensor], torch.Tensor]:
+        """uint8 batch -> normalised float batch, with the constants built once on `device` (training loops)."""
+        std = torch.tensor(self.std, device=device).view(1, -1, 1, 1)
+        scale = 1.0 / (255.0 * std)
+        shift = -torch.tensor(self.mean, device=device).view(1, -1, 1, 1) / std
+        return lambda x: torch.addcmul(shift, x.float(), scale)
+
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """uint8 batch -> normalised float batch on the same device."""
-        mean = torch.tensor(self.mean, device=x.device).view(1, -1, 1, 1)
-        std = torch.tensor(self.std, device=x.device).view(1, -1, 1, 1)
-        return (x.float().div_(255.0) - mean) / std
+        return self.normalizer(x.device)(x)
 
 
 Loader = Callable[[Path | None, bool, bool], Arrays]

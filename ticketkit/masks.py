@@ -1,8 +1,9 @@
 """Name-keyed binary masks over a model's prunable weights.
 
-Pruned weights are kept exactly zero by masking the gradient before the optimiser step (so momentum and
-weight decay never see them) and re-multiplying the weights after it: two fused element-wise multiplies per
-step instead of a masked copy of every weight in every forward pass.
+Pruned weights are kept exactly zero by re-multiplying the weights by the mask after every optimiser step: one
+fused element-wise multiply per step instead of a masked copy of every weight in every forward pass. SGD (with
+momentum and weight decay) and Adam update each weight from its own state only, so whatever a pruned position's
+momentum holds never reaches a kept weight, and the forward pass only ever sees exact zeros.
 """
 from __future__ import annotations
 
@@ -103,12 +104,6 @@ class MaskedParams:
     @torch.no_grad()
     def apply_to_weights(self) -> None:
         torch._foreach_mul_(self.params, self.masks)
-
-    @torch.no_grad()
-    def apply_to_grads(self) -> None:
-        grads = [p.grad for p in self.params if p.grad is not None]
-        if grads:
-            torch._foreach_mul_(grads, [m for p, m in zip(self.params, self.masks) if p.grad is not None])
 
 
 @torch.no_grad()

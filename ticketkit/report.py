@@ -16,9 +16,8 @@ def overrides(**params: Any) -> dict[str, Any]:
 
 def header(profile: Profile) -> str:
     """Markdown stating the profile and its exact scale, shown at the top of every executed notebook."""
-    warn = "\n\n**Smoke profile: these numbers only prove the pipeline runs; they mean nothing.**" \
-        if profile.name == "smoke" else ""
-    return f"**Scale.** {profile.scale()}.\n\n{profile.note}.{warn}"
+    note = f"**{profile.note}.**" if profile.name == "smoke" else f"{profile.note}."
+    return f"**Scale.** {profile.scale()}.\n\n{note}"
 
 
 def seed_stats(runs: pd.DataFrame, by: list[str], value: str = "final_test_acc") -> pd.DataFrame:

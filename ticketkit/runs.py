@@ -23,7 +23,7 @@ from .data import DATASETS, load_data
 from .masks import Mask
 from .models import MODELS, build_model
 from .pruning.allocators import check_density
-from .pruning.methods import METHODS, PruneContext, spec_key
+from .pruning.methods import METHODS, PruneContext, prune, spec_key
 from .pruning.sanity import SANITY
 from .train import TrainSpec, default_device, precision, train
 
@@ -175,9 +175,7 @@ def execute(cfg: RunConfig, progress: bool = False, data_root: str | None = None
     ctx = PruneContext(model, prune_data, cfg.density, cfg.train, cfg.seed, cfg.effective_data_seed,
                        dict(cfg.options), check, progress,
                        cache_key=spec_key(SCHEMA, pre, cfg.sanity if check.data else "none"))
-    t_prune = time.perf_counter()
-    ticket = METHODS.get(cfg.method)(ctx)
-    prune_s = time.perf_counter() - t_prune
+    ticket = prune(cfg.method, ctx)
     mask = check.mask(ticket.mask, g) if check.mask else ticket.mask
     if ticket.state is not None:
         model.load_state_dict(ticket.state)
@@ -191,7 +189,7 @@ def execute(cfg: RunConfig, progress: bool = False, data_root: str | None = None
         "history": result.history, **result.summary(),
         "density": mask.density(), "layer_densities": mask.densities(),
         "collapsed_layers": list(path.collapsed_layers), "connected": path.connected,
-        "prune": {"wall_s": prune_s, "train_epochs": ticket.train_epochs, "iterations": ticket.iterations,
+        "prune": {"wall_s": ticket.wall_s, "train_epochs": ticket.train_epochs, "iterations": ticket.iterations,
                   "start_epoch": ticket.start_epoch},
         "wall_s": time.perf_counter() - t0, "device": str(device) if device.type == "cpu" else
         torch.cuda.get_device_name(device), "threads": torch.get_num_threads(), "precision": precision(device),

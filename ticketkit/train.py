@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -106,8 +107,8 @@ def make_optimizer(model: nn.Module, spec: TrainSpec) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay)
 
 
-def _prep(data: DataBundle, x: torch.Tensor) -> torch.Tensor:
-    x = data.normalize(x)
+def _prep(norm: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    x = norm(x)
     return x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
 
 
@@ -119,9 +120,10 @@ def evaluate(model: nn.Module, data: DataBundle, x: torch.Tensor, y: torch.Tenso
     model.eval()
     correct, loss_sum = 0, 0.0
     amp = autocast_enabled(x.device)
+    norm = data.normalizer(x.device)
     for xb, yb in batches(x, y, batch_size):
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
-            out = model(_prep(data, xb))
+            out = model(_prep(norm, xb))
         loss_sum += float(F.cross_entropy(out.float(), yb, reduction="sum"))
         correct += int((out.argmax(1) == yb).sum())
     model.train(was_training)
@@ -136,6 +138,7 @@ def train(model: nn.Module, data: DataBundle, spec: TrainSpec, *, mask: Mask | N
     (learning-rate rewinding). Checkpoints are taken at the global steps asked for (step 0 = before training)."""
     device = next(model.parameters()).device
     amp = autocast_enabled(device)
+    norm = data.normalizer(device)
     model.to(memory_format=torch.channels_last)
     masked = MaskedParams(model, mask) if mask is not None else None
     opt = make_optimizer(model, spec)
@@ -167,12 +170,10 @@ def train(model: nn.Module, data: DataBundle, spec: TrainSpec, *, mask: Mask | N
             if spec.augment:
                 xb = augment(xb, gen)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                out = model(_prep(data, xb))
+                out = model(_prep(norm, xb))
                 loss = F.cross_entropy(out.float(), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            if masked is not None:
-                masked.apply_to_grads()
             opt.step()
             if masked is not None:
                 masked.apply_to_weights()

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..data import DataBundle, DEFAULT_ROOT, balanced_batch
-from ..masks import Mask
+from ..masks import Mask, PathReport
 from ..models import linear_names, prunable_parameters
 from ..registry import Registry
 from ..train import TrainSpec, train
@@ -55,6 +55,12 @@ class Ticket:
     start_epoch: int = 0  # schedule position of the final training (learning-rate rewinding > 0)
     train_epochs: float = 0.0  # epochs of training the method itself needed
     iterations: int = 0  # scoring iterations or pruning rounds
+    wall_s: float = 0.0  # set by prune()
+    path: PathReport | None = None  # set by prune(): zero-density layers and input-output connectivity
+
+    @property
+    def densities(self) -> dict[str, float]:
+        return self.mask.densities()
 
 
 Method = Callable[[PruneContext], Ticket]
@@ -124,6 +130,16 @@ def random_erk(ctx: PruneContext) -> Ticket:
 def random_tickets(ctx: PruneContext) -> Ticket:
     s = ctx.scores(scorers.random_scores(ctx.model, ctx.generator(1)))
     return Ticket(alloc.counts_topk(s, _smart_counts(ctx)))
+
+
+def prune(method: str, ctx: PruneContext) -> Ticket:
+    """Run a registered method, timing it and checking its mask for layer collapse."""
+    fn = METHODS.get(method)
+    t0 = time.perf_counter()
+    ticket = fn(ctx)
+    ticket.wall_s = time.perf_counter() - t0
+    ticket.path = ticket.mask.path_report(ctx.model)
+    return ticket
 
 
 def pretrained(ctx: PruneContext, rewind_epoch: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:

@@ -1,0 +1,32 @@
+"""Report helpers: published rows found through stand-in datasets, differences and notes computed by hand."""
+import pandas as pd
+
+from ticketkit import reference
+from ticketkit.experiments import dense
+from ticketkit.profiles import get_profile
+from ticketkit.report import comparison, seed_stats
+
+
+def test_stand_in_comparison_uses_the_published_cifar10_row_and_says_so():
+    runs = pd.DataFrame({"dataset": ["fashion_mnist"] * 3, "model": ["resnet32_2x"] * 3,
+                         "final_test_acc": [90.0, 91.0, 92.0]})
+    stats = seed_stats(runs, ["dataset", "model"])
+    out = comparison(stats, reference.full_networks(), ["dataset", "model"], get_profile("cpu"), dense.STAND_IN)
+    row = out.iloc[0]
+    assert row["published"] == "94.62"  # Su et al.'s full ResNet32 on CIFAR-10
+    assert row["difference"] == round(91.0 - 94.62, 2)
+    assert row["ours (last epoch)"] == "91.00 ± 1.00"
+    assert "cifar10" in row["scale"] and "fashion_mnist" in row["scale"] and "cpu profile" in row["scale"]
+
+
+def test_lenet_falls_back_to_the_mnist_row():
+    runs = pd.DataFrame({"dataset": ["fashion_mnist"], "model": ["lenet300_100"], "final_test_acc": [85.0]})
+    out = comparison(seed_stats(runs, ["dataset", "model"]), reference.full_networks(), ["dataset", "model"],
+                     get_profile("cpu"), dense.STAND_IN)
+    assert out.iloc[0]["published"] == "98.00" and "mnist" in out.iloc[0]["scale"]
+
+
+def test_budget_note_names_the_models_below_the_aim():
+    runs = pd.DataFrame({"dataset": ["f"] * 4, "model": ["a", "a", "b", "b"], "final_test_acc": [89, 90, 86, 87]})
+    note = dense.budget_note(runs, aim=88.0)
+    assert "a on f: 89.50%" in note and "b on f: 86.50%" in note and "Below the 88% aim: b;" in note
