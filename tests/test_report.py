@@ -30,3 +30,22 @@ def test_budget_note_names_the_models_below_the_aim():
     runs = pd.DataFrame({"dataset": ["f"] * 4, "model": ["a", "a", "b", "b"], "final_test_acc": [89, 90, 86, 87]})
     note = dense.budget_note(runs, aim=88.0)
     assert "a on f: 89.50%" in note and "b on f: 86.50%" in note and "Below the 88% aim: b;" in note
+
+
+def test_chapter_helpers_handle_grids_with_nothing_or_one_ticket_stored():
+    import matplotlib.pyplot as plt
+
+    from ticketkit.experiments import su
+    from ticketkit.runs import frame
+
+    P = get_profile("cpu")
+    empty = frame([])
+    assert "final_test_acc" in empty.columns and len(empty) == 0
+    assert "note" in su.table(empty, P, "random tickets table")
+    assert "note" in su.collapse_table(empty)
+    plt.close(su.figure(empty, P, "t"))
+    one = pd.DataFrame({"dataset": ["f"] * 2, "model": ["vgg19"] * 2, "method": ["lottery"] * 2,
+                        "sanity": ["none"] * 2, "density": [0.1] * 2, "final_test_acc": [80.0, 81.0],
+                        "best_test_acc": [81.0, 81.0], "collapsed_layers": [0, 0], "connected": [True, True]})
+    plt.close(su.figure(one, P, "one ticket"))
+    assert su.summary(one).loc[0, "mean"] == 80.5

@@ -79,3 +79,12 @@ def test_real_record_has_what_the_book_needs():
                   "best_test_acc", "collapsed_layers", "connected"):
         assert field in rec
     assert df.loc[0, "measured_density"] == pytest.approx(0.1, abs=1e-4)
+
+
+def test_compute_false_trains_nothing_and_says_what_is_missing(capsys):
+    calls = []
+    grid(configs(2), progress=False, runner=fake_runner(calls))
+    df = grid(configs(5), progress=False, runner=fake_runner(calls), compute=False)
+    assert len(calls) == 2 and len(df) == 2
+    out = capsys.readouterr().out
+    assert "3 of 5 runs" in out and "use the 2 stored runs" in out

@@ -214,7 +214,7 @@ def grid(configs: Iterable[RunConfig], store: Store | None = None, progress: boo
     todo = [c for c in configs if store.get(c) is None]
     if todo and not compute:
         print(f"Note: {len(todo)} of {len(configs)} runs of this grid are not in the result store yet and were not "
-              "computed here; the tables and verdicts below use the {len(configs) - len(todo)} stored runs. "
+              f"computed here; the tables and verdicts below use the {len(configs) - len(todo)} stored runs. "
               "Re-run with compute=True to train them.")
     elif todo:
         from tqdm.auto import tqdm
@@ -224,8 +224,12 @@ def grid(configs: Iterable[RunConfig], store: Store | None = None, progress: boo
     return frame([store.get(c) for c in configs])
 
 
+SUMMARY_COLUMNS = ("final_test_acc", "best_test_acc", "best_epoch", "early_stop_epoch", "early_stop_test_acc",
+                   "wall_s", "device", "connected")
+
+
 def frame(records: Iterable[dict[str, Any] | None]) -> pd.DataFrame:
-    """One row per record: the config's fields flattened beside the summary metrics."""
+    """One row per record: the config's fields flattened beside the summary metrics (same columns when empty)."""
     rows = []
     for r in records:
         if r is None:
@@ -234,15 +238,15 @@ def frame(records: Iterable[dict[str, Any] | None]) -> pd.DataFrame:
         row = {k: v for k, v in cfg.items() if k not in ("train", "options")}
         row.update({f"train.{k}": v for k, v in cfg["train"].items()})
         row.update({f"opt.{k}": v for k, v in cfg["options"]})
-        row.update({k: r.get(k) for k in ("final_test_acc", "best_test_acc", "best_epoch", "early_stop_epoch",
-                                          "early_stop_test_acc", "wall_s", "device", "connected")})
+        row.update({k: r.get(k) for k in SUMMARY_COLUMNS})
         row["measured_density"] = r["density"]
         row["collapsed_layers"] = len(r["collapsed_layers"])
         row["prune_s"] = r["prune"]["wall_s"]
         row["key"] = r["key"]
         rows.append(row)
+    if not rows:
+        base = [f.name for f in fields(RunConfig) if f.name not in ("train", "options")]
+        return pd.DataFrame(columns=base + list(SUMMARY_COLUMNS) + ["measured_density", "collapsed_layers",
+                                                                    "prune_s", "key"])
     return pd.DataFrame(rows)
 
-
-def config_fields() -> list[str]:
-    return [f.name for f in fields(RunConfig)]

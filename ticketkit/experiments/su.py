@@ -78,8 +78,13 @@ def with_ticket(runs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+NOTHING_YET = pd.DataFrame({"note": ["no runs of this grid are stored yet at this profile"]})
+
+
 def summary(runs: pd.DataFrame, by: tuple[str, ...] = ("dataset", "model", "ticket", "sparsity")) -> pd.DataFrame:
     """Last- and best-epoch mean +- std over seeds per cell."""
+    if runs.empty:
+        return NOTHING_YET
     runs = with_ticket(runs)
     last = seed_stats(runs, list(by))
     best = seed_stats(runs, list(by), "best_test_acc")
@@ -90,6 +95,8 @@ def summary(runs: pd.DataFrame, by: tuple[str, ...] = ("dataset", "model", "tick
 def table(runs: pd.DataFrame, P, table_name: str, source: str = reference.SU_POSTER) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Ours (mean +- std, last epoch) beside the published numbers of one seed table; sparse rows only."""
     s = summary(runs[runs["method"] != "dense"])
+    if "note" in s:
+        return s
     pub = reference.published()
     pub = pub[(pub["table"] == table_name) & (pub["source"] == source)].rename(columns={"method": "ticket"})
     out = comparison(s, pub, ["dataset", "model", "ticket", "sparsity"], P, STAND_IN)
@@ -100,6 +107,8 @@ def table(runs: pd.DataFrame, P, table_name: str, source: str = reference.SU_POS
 
 def collapse_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Runs whose mask lost a layer or every path and trained to about chance, per cell."""
+    if (runs["method"] != "dense").sum() == 0:
+        return NOTHING_YET
     r = with_ticket(runs[runs["method"] != "dense"])
     r["collapsed"] = collapsed(r)
     r["zero-density layers"] = r["collapsed_layers"]
@@ -113,10 +122,16 @@ def figure(runs: pd.DataFrame, P, title: str) -> plt.Figure:  # type: ignore[no-
     r = with_ticket(runs)
     sparse = r[r["method"] != "dense"].assign(ticket=lambda d: d["ticket"].map(lambda t: LABELS.get(t, t)))
     models = list(dict.fromkeys(sparse["model"]))
+    if not models:
+        fig, ax = plt.subplots(figsize=(6, 1))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"{title}: no runs stored yet at the {P.name} profile", ha="center", va="center")
+        return fig
     fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 4), squeeze=False)
     for ax, m in zip(axes[0], models):
-        sns.pointplot(data=sparse[sparse["model"] == m], x="sparsity", y="final_test_acc", hue="ticket",
-                      errorbar="sd", dodge=0.3, ax=ax, markersize=4)
+        cell = sparse[sparse["model"] == m]
+        sns.pointplot(data=cell, x="sparsity", y="final_test_acc", hue="ticket", errorbar="sd", ax=ax,
+                      dodge=0.3 if cell["ticket"].nunique() > 1 else False, markersize=4)
         dense = r[(r["model"] == m) & (r["method"] == "dense")]["final_test_acc"]
         if len(dense):
             ax.axhline(dense.mean(), ls="--", c="grey", lw=1, label="full network")
@@ -155,6 +170,9 @@ def slider_page(runs: pd.DataFrame, P, cfgs: list, table_name: str | None, ticke
     compact = [c for c in full.columns if c not in ("source", "scale", "dataset")]
 
     def render(s: float) -> None:
+        if "note" in full:
+            display(full)
+            return
         display(HTML(f"<p><b>Sparsity {s:.0%}</b>: ours at the {P.name} profile; published numbers are at full "
                      "scale on CIFAR-10 (the source and scale columns of the table above give the detail).</p>"))
         display(full.loc[(full["sparsity"] - s).abs() < 1e-9, compact].reset_index(drop=True))
