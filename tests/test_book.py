@@ -27,6 +27,8 @@ def test_every_source_notebook_is_in_the_book_and_has_a_parameters_cell():
         assert len(params) == 1, name
         for p in ("profile", "compute", "progress"):
             assert f"\n{p} =" in "\n" + params[0].source, (name, p)
+        # papermill reads parameter names, defaults and help from lines with a single "="
+        assert all(line.count("=") <= 1 for line in params[0].source.splitlines()), name
 
 
 @pytest.fixture(scope="module")
