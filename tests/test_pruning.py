@@ -118,6 +118,8 @@ def test_smart_ratio_four_layer_example_by_hand_resnet_form():
     sizes, linear = [100, 400, 400, 50], [False, False, False, True]
     # L=4: shares 20, 12, 6 for the convs; Linear keeps floor(0.3*50)=15; target floor(0.2*950)=190
     # conv budget 175 = c*(20*100 + 12*400 + 6*400) = 9200c -> ratios 0.380, 0.228, 0.114
+    ratios, budget = smart_expected(sizes, linear, 0.2, vgg=False)
+    assert budget == 175 and ratios[:3] == pytest.approx([20 * 175 / 9200, 12 * 175 / 9200, 6 * 175 / 9200])
     counts = A.smart_ratio(dict(zip("abcd", sizes)), {"d"}, 0.2, "resnet")
     assert counts["d"] == 15
     assert [counts[k] for k in "abc"] == pytest.approx([38.0, 91.3, 45.7], abs=1.0)

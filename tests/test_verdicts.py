@@ -1,7 +1,6 @@
 """Verdict rules on small runs tables worked out by hand."""
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -20,7 +20,6 @@ import pandas as pd
 import torch
 
 from .data import DATASETS, load_data
-from .masks import Mask
 from .models import MODELS, build_model
 from .pruning.allocators import check_density
 from .pruning.methods import METHODS, PruneContext, prune, spec_key

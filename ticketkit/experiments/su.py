@@ -1,8 +1,16 @@
-"""Grids of the Su et al. chapter (seeds 000 and 001): which runs each notebook needs, in one place."""
+"""The Su et al. chapter (seeds 000 and 001): the grid each notebook runs, and its tables, figures and slider."""
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+from IPython.display import HTML, display
+
+from .. import reference
 from ..profiles import Profile
-from ..runs import RunConfig
+from ..report import comparison, seed_stats
+from ..runs import RunConfig, Store
+from ..verdicts import collapsed
 
 MODELS = ("vgg19", "resnet32_2x")
 RT_METHODS = ("lottery", "snip", "grasp", "random_tickets")
@@ -53,16 +61,6 @@ def chapter(P: Profile, models=None) -> list[RunConfig]:  # type: ignore[no-unty
 
 
 # ---- tables, figures and slider pages shared by the chapter's notebooks ----
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from IPython.display import HTML, display  # noqa: E402
-
-from .. import reference  # noqa: E402
-from ..report import comparison, seed_stats  # noqa: E402
-from ..runs import Store  # noqa: E402
-from ..verdicts import collapsed  # noqa: E402
-
 STAND_IN = {"fashion_mnist": ("cifar10",), "digits": ("cifar10",), "synthetic": ("cifar10",)}
 LABELS = {"random_tickets": "random tickets", "lottery": "lottery tickets", "lr_rewinding": "LR rewinding",
           "hybrid": "hybrid tickets", "snip": "SNIP", "grasp": "GraSP", "dense": "full network",

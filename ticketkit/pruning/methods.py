@@ -2,12 +2,12 @@
 tickets) and returns a Ticket: the mask, the weights and schedule position final training starts from, and cost."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -152,7 +152,7 @@ def pretrained(ctx: PruneContext, rewind_epoch: int) -> tuple[dict[str, torch.Te
         if path.is_file():
             blob = torch.load(path, map_location="cpu", weights_only=True)
             return blob["final"], blob["rewind"]
-    net = _copy_model(ctx.model)
+    net = copy.deepcopy(ctx.model)
     steps = len(ctx.data.train_y) // min(ctx.spec.batch_size, len(ctx.data.train_y))
     res = train(net, ctx.data, ctx.spec, data_seed=ctx.data_seed, checkpoint_steps=(rewind_epoch * steps,),
                 progress=ctx.progress, desc="pre-train")
@@ -166,14 +166,8 @@ def pretrained(ctx: PruneContext, rewind_epoch: int) -> tuple[dict[str, torch.Te
     return final, rewind
 
 
-def _copy_model(model: nn.Module) -> nn.Module:
-    import copy
-
-    return copy.deepcopy(model)
-
-
 def _trained_model(ctx: PruneContext, state: dict[str, torch.Tensor]) -> nn.Module:
-    net = _copy_model(ctx.model)
+    net = copy.deepcopy(ctx.model)
     net.load_state_dict(state)
     return net
 
