@@ -41,6 +41,7 @@ def smoke_book(tmp_path_factory):
     shutil.copytree(ROOT / "book", root / "book", ignore=shutil.ignore_patterns("generated", "vendor"))
     mp = pytest.MonkeyPatch()
     mp.setenv("TICKETKIT_RESULTS", str(root / "results"))
+    mp.setenv("XDG_CACHE_HOME", str(root / "cache"))  # the kernels' pre-training cache stays in the copy
     try:
         index = book.build("smoke", compute=True, root=root)
     finally:

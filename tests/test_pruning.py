@@ -245,3 +245,31 @@ def test_every_method_gives_its_density_on_a_small_vgg(name):
     assert ticket.mask.density() == pytest.approx(target, abs=2e-3)
     assert ticket.wall_s > 0 and ticket.path is not None and set(ticket.densities) == set(ticket.mask.names())
     assert ticket.train_epochs == (2.0 if name in ("lottery", "lr_rewinding", "hybrid") else 0.0)
+
+
+def test_global_imp_rounds_remove_twenty_percent_of_what_remains():
+    model = build_model("lenet300_100", in_channels=1, image_size=28)
+    keep = Mask.ones_like(model)
+    total = sum(n for _, n in keep.counts().values())
+    for r in range(1, 4):
+        before = keep.density()
+        keep = A.imp_global_round(scorers.magnitude(model), keep, 0.2)
+        assert keep.density() == pytest.approx(0.8 ** r, abs=1.5 / total)
+        assert keep.density() <= before
+    # pruned weights are the globally smallest of the survivors: every kept |w| >= every pruned |w|
+    s = torch.cat([p.detach().abs().flatten() for p in prunable_parameters(model).values()])
+    m = torch.cat([keep.tensors[k].flatten() for k in keep.names()])
+    assert s[m].min() >= s[~m].max()
+
+
+def test_iterative_lottery_with_a_fixed_rate_trains_once_per_round():
+    model = build_model("lenet300_100", in_channels=1, image_size=8)
+    data = load_data("digits", image_size=8, train_subset=300)
+    spec = TrainSpec(epochs=1, batch_size=100, lr=0.01, augment=False)
+    ctx = PruneContext(model, data, 0.5, spec, 0, 0, {"rate": 0.2, "scope": "layerwise"})
+    t = METHODS.get("lottery")(ctx)
+    assert t.iterations == rounds_for(0.5, 0.2) == 4  # 0.8^3 = 0.512 > 0.5 >= 0.8^4
+    names = t.mask.names()
+    assert t.mask.densities()[names[0]] == pytest.approx(0.8 ** 4, abs=1e-3)
+    assert t.mask.densities()[names[-1]] == pytest.approx(0.9 ** 4, abs=5e-3)
+    assert t.train_epochs == 4.0  # pre-training plus three retrainings between rounds

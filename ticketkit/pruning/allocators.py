@@ -135,3 +135,8 @@ def imp_round(scores: Scores, keep: Mask, rates: dict[str, float]) -> Mask:
     masked = {k: torch.where(keep.tensors[k].to(s.device), s, torch.full_like(s, -math.inf))
               for k, s in scores.items()}
     return counts_topk(masked, counts)
+
+
+def imp_global_round(scores: Scores, keep: Mask, rate: float) -> Mask:
+    """Global IMP round: prune round(rate * remaining) of all remaining weights together, lowest score first."""
+    return global_topk(scores, keep.density() * (1 - rate), keep)

@@ -177,22 +177,26 @@ def _rewind_epoch(ctx: PruneContext) -> int:
 
 
 @METHODS.register("lottery", "lottery ticket: magnitude after training, weights rewound to init or epoch k; "
-                             "one-shot or iterative (option rounds)")
+                             "one-shot, or iterative (options rounds, or rate [+ scope=layerwise])")
 def lottery(ctx: PruneContext) -> Ticket:
+    """Without `rate`: `rounds` rounds on a geometric schedule that ends exactly at the density. With `rate`:
+    Frankle & Carbin's fixed fraction of the remaining weights per round, globally or per layer (output layer at
+    half rate), for as many rounds as the density needs."""
     k = _rewind_epoch(ctx)
-    rounds = int(ctx.options.get("rounds", 1))
-    scope = ctx.options.get("scope", "global")
+    rate = ctx.options.get("rate")
+    rounds = rounds_for(ctx.density, float(rate)) if rate else int(ctx.options.get("rounds", 1))
+    layerwise = ctx.options.get("scope", "global") == "layerwise"
     final, rewind = pretrained(ctx, k)
     keep = Mask.ones_like(ctx.model)
     trained_epochs = float(ctx.spec.epochs)
     for r in range(1, rounds + 1):
-        target = ctx.density ** (r / rounds)
         s = ctx.scores(scorers.magnitude(_trained_model(ctx, final)))
-        if scope == "global":
-            keep = alloc.global_topk(s, target, keep)
+        if rate and layerwise:
+            keep = alloc.imp_round(s, keep, alloc.imp_rates(keep.names(), float(rate)))
+        elif rate:
+            keep = alloc.imp_global_round(s, keep, float(rate))
         else:
-            rate = 1 - (target / keep.density())
-            keep = alloc.imp_round(s, keep, alloc.imp_rates(keep.names(), rate))
+            keep = alloc.global_topk(s, ctx.density ** (r / rounds), keep)
         if r < rounds:
             net = _trained_model(ctx, rewind)
             train(net, ctx.data, ctx.spec, mask=keep, data_seed=ctx.data_seed, start_epoch=k,
