@@ -45,3 +45,22 @@ def styled(df: pd.DataFrame):  # type: ignore[no-untyped-def]
     return (df.style.hide(axis="index")
             .map(lambda v: f"background-color: {colours.get(v, '')}", subset=["verdict"])
             .set_properties(**{"text-align": "left", "font-size": "0.85em"}))
+
+
+def findings(P: Profile, prefix: str) -> pd.DataFrame:
+    """One chapter's claims (ids starting with `prefix`) with their verdicts from the stored runs."""
+    board = table(P)
+    return board[board["claim"].str.startswith(prefix)][["claim", "verdict", "runs stored", "statement", "notebook"]]
+
+
+def cost_note(P: Profile) -> str:
+    """How many of the chapter's runs are stored and the training time they took, from the records."""
+    cfgs = list(dict.fromkeys(c for grid in NOTEBOOK_GRIDS.values() for c in grid(P)))
+    store = Store()
+    with contextlib.redirect_stderr(io.StringIO()):
+        done = frame([r for r in map(store.get, cfgs) if r])
+    if done.empty:
+        return f"None of the chapter's {len(cfgs)} runs is stored yet at the {P.name} profile."
+    return (f"The chapter's grid has {len(cfgs)} runs; {len(done)} are stored. They took "
+            f"{done['wall_s'].sum() / 3600:.1f} hours of training on {', '.join(sorted(set(done['device'])))} "
+            "(pre-training for partially-trained tickets is cached and shared between runs of one seed).")

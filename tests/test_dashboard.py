@@ -1,0 +1,26 @@
+"""The dashboard reads the store only: counts, partial scale, verdicts and not-run claims."""
+from ticketkit import dashboard
+from ticketkit.experiments import su
+from ticketkit.profiles import get_profile
+from ticketkit.runs import Store
+
+
+def fake_record(cfg, acc):
+    return {"config": cfg.to_dict(), "key": cfg.key(), "history": [{"epoch": 1, "test_acc": acc}],
+            "final_test_acc": acc, "best_test_acc": acc + 1, "density": cfg.density, "layer_densities": {},
+            "collapsed_layers": [], "connected": True, "prune": {"wall_s": 1.0}, "wall_s": 3600.0, "device": "cpu"}
+
+
+def test_dashboard_counts_partial_grids_and_marks_untested_claims():
+    P = get_profile("smoke")
+    store = Store()
+    cfgs = su.random_tickets(P)
+    for c in cfgs[:10]:
+        store.put(c, fake_record(c, 50.0 + c.seed))
+    board = dashboard.table(P).set_index("claim")
+    assert board.loc["SU-3", "runs stored"] == f"10/{len(cfgs)}"
+    assert "partial: 10 of" in board.loc["SU-3", "scale"]
+    assert board.loc["SU-7", "verdict"] == "holds"  # best = last + 1 in every fake run
+    assert board.loc["SU-4", "verdict"] == "not run" and board.loc["LT-1", "verdict"] == "not run"
+    assert list(dashboard.findings(P, "SU-")["claim"]) == [f"SU-{i}" for i in range(1, 8)]
+    assert "10 are stored" in dashboard.cost_note(P) and "10.0 hours" in dashboard.cost_note(P)
