@@ -49,3 +49,20 @@ def test_chapter_helpers_handle_grids_with_nothing_or_one_ticket_stored():
                         "best_test_acc": [81.0, 81.0], "collapsed_layers": [0, 0], "connected": [True, True]})
     plt.close(su.figure(one, P, "one ticket"))
     assert su.summary(one).loc[0, "mean"] == 80.5
+
+
+def test_layer_densities_come_back_in_module_order_from_a_sorted_record():
+    from ticketkit.experiments import su
+    from ticketkit.runs import Store
+
+    P = get_profile("smoke")
+    cfg = P.run("synthetic", "vgg19", "random_tickets", 0.9, seed=0)
+    order = su.layer_order("vgg19", cfg.width)
+    assert order[0] == "features.0.weight" and order[-1] == "classifier.weight"
+    dens = {name: i / 100 for i, name in enumerate(order)}
+    rec = {"config": cfg.to_dict(), "key": cfg.key(), "history": [{"epoch": 1, "test_acc": 1.0}],
+           "layer_densities": dict(sorted(dens.items()))}  # what json.dumps(sort_keys=True) leaves
+    Store().put(cfg, rec)
+    out = su.layer_densities(Store(), [cfg], 0.9, 0)
+    assert list(out["name"]) == order and list(out["density"]) == [i / 100 for i in range(len(order))]
+    assert list(out["layer"]) == list(range(1, len(order) + 1))

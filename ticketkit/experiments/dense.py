@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 import seaborn as sns
 
 from .. import reference
@@ -40,6 +41,7 @@ def curves(store: Store, cfgs: list[RunConfig]) -> pd.DataFrame:
 def figure(curve: pd.DataFrame, profile: Profile) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(7, 4))
     sns.lineplot(data=curve, x="epoch", y="test accuracy (%)", hue="model", style="dataset", errorbar="sd", ax=ax)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(f"Dense networks, mean ± sd over seeds ({profile.name} profile)")

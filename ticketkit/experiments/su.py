@@ -7,6 +7,7 @@ import seaborn as sns
 from IPython.display import HTML, display
 
 from .. import reference
+from ..models import build_model, prunable_parameters
 from ..profiles import Profile
 from ..report import comparison, seed_stats
 from ..runs import RunConfig, Store
@@ -143,9 +144,15 @@ def figure(runs: pd.DataFrame, P, title: str) -> plt.Figure:  # type: ignore[no-
     return fig
 
 
+def layer_order(model: str, width: float) -> list[str]:
+    """Prunable layer names in module order (input to output); records store them sorted by name."""
+    return list(prunable_parameters(build_model(model, width=width)))
+
+
 def layer_densities(store: Store, cfgs: list, sparsity: float, seed: int) -> pd.DataFrame:  # type: ignore[type-arg]
-    """Per-layer density of each ticket's mask at one sparsity (one seed), long format for plotting."""
+    """Per-layer density of each ticket's mask at one sparsity (one seed), long format, layers in module order."""
     rows = []
+    orders: dict[tuple[str, float], list[str]] = {}
     for c in cfgs:
         if c.seed != seed or abs((1 - c.density) - sparsity) > 1e-9 or c.method == "dense":
             continue
@@ -153,9 +160,10 @@ def layer_densities(store: Store, cfgs: list, sparsity: float, seed: int) -> pd.
         if rec is None:
             continue
         ticket = c.sanity if c.sanity != "none" else c.method
-        for i, (name, d) in enumerate(rec["layer_densities"].items()):
+        order = orders.setdefault((c.model, c.width), layer_order(c.model, c.width))
+        for i, name in enumerate(order):
             rows.append({"ticket": LABELS.get(ticket, ticket), "model": c.model, "layer": i + 1, "name": name,
-                         "density": d})
+                         "density": rec["layer_densities"][name]})
     return pd.DataFrame(rows)
 
 
