@@ -176,12 +176,14 @@ def execute(cfg: RunConfig, progress: bool = False, data_root: str | None = None
                        cache_key=spec_key(SCHEMA, pre, cfg.sanity if check.data else "none"))
     ticket = prune(cfg.method, ctx)
     mask = check.mask(ticket.mask, g) if check.mask else ticket.mask
+    path = mask.path_report(model) if check.mask else ticket.path  # prune() checked the untransformed mask
+    assert path is not None
     if ticket.state is not None:
         model.load_state_dict(ticket.state)
+    on_device = mask.to(device)
     if check.weights:
-        check.weights(model, mask.to(device), g)
-    path = mask.path_report(model)
-    result = train(model, data, cfg.train, mask=mask.to(device), data_seed=cfg.effective_data_seed,
+        check.weights(model, on_device, g)
+    result = train(model, data, cfg.train, mask=on_device, data_seed=cfg.effective_data_seed,
                    start_epoch=ticket.start_epoch, progress=progress, desc=f"{cfg.method} {cfg.model}")
     return {
         "config": cfg.to_dict(), "key": cfg.key(), "schema": SCHEMA,
