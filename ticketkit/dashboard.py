@@ -13,14 +13,18 @@ from .runs import Store, frame
 from .verdicts import NOT_RUN, RULES, evaluate
 
 
+def _stored(cfgs: list) -> pd.DataFrame:  # type: ignore[type-arg]
+    """Runs table of the configs that have a record, reading the store only (corrupt-record warnings muted)."""
+    store = Store()
+    with contextlib.redirect_stderr(io.StringIO()):
+        return frame([r for r in map(store.get, cfgs) if r is not None])
+
+
 def stored_runs(P: Profile, notebook: str) -> tuple[pd.DataFrame, int, int]:
     """(runs table, stored count, grid size) of a notebook's grid, reading the store only."""
     cfgs = list(dict.fromkeys(NOTEBOOK_GRIDS[notebook](P)))
-    store = Store()
-    with contextlib.redirect_stderr(io.StringIO()):
-        recs = [store.get(c) for c in cfgs]
-    found = [r for r in recs if r is not None]
-    return frame(found), len(found), len(cfgs)
+    runs = _stored(cfgs)
+    return runs, len(runs), len(cfgs)
 
 
 def table(P: Profile) -> pd.DataFrame:
@@ -56,9 +60,7 @@ def findings(P: Profile, prefix: str) -> pd.DataFrame:
 def cost_note(P: Profile) -> str:
     """How many of the chapter's runs are stored and the training time they took, from the records."""
     cfgs = list(dict.fromkeys(c for grid in NOTEBOOK_GRIDS.values() for c in grid(P)))
-    store = Store()
-    with contextlib.redirect_stderr(io.StringIO()):
-        done = frame([r for r in map(store.get, cfgs) if r])
+    done = _stored(cfgs)
     if done.empty:
         return f"None of the chapter's {len(cfgs)} runs is stored yet at the {P.name} profile."
     return (f"The chapter's grid has {len(cfgs)} runs; {len(done)} are stored. They took "
