@@ -23,4 +23,9 @@ def test_dashboard_counts_partial_grids_and_marks_untested_claims():
     assert board.loc["SU-7", "verdict"] == "holds"  # best = last + 1 in every fake run
     assert board.loc["SU-4", "verdict"] == "not run" and board.loc["LT-1", "verdict"] == "not run"
     assert list(dashboard.findings(P, "SU-")["claim"]) == [f"SU-{i}" for i in range(1, 8)]
-    assert "10 are stored" in dashboard.cost_note(P) and "10.0 hours" in dashboard.cost_note(P)
+    note = dashboard.cost_note(P)
+    assert "10 are stored" in note and "sum to 10.0 hours" in note
+    first_model = cfgs[0].model  # the ten stored runs are all of the first model, one hour each
+    n_first = sum(c.model == first_model for c in dict.fromkeys(c for g in su.NOTEBOOK_GRIDS.values() for c in g(P)))
+    assert f"3600 s for {first_model} (10 of {n_first} stored)" in note
+    assert f"about {n_first:.1f} hours" in note and "(resnet32_2x not timed yet)" in note

@@ -58,11 +58,22 @@ def findings(P: Profile, prefix: str) -> pd.DataFrame:
 
 
 def cost_note(P: Profile) -> str:
-    """How many of the chapter's runs are stored and the training time they took, from the records."""
+    """How many of the chapter's runs are stored, the training time their records sum to, and the median run time
+    per model with the whole grid projected from it (the sum also counts runs slowed by other work on the cores)."""
     cfgs = list(dict.fromkeys(c for grid in NOTEBOOK_GRIDS.values() for c in grid(P)))
     done = _stored(cfgs)
     if done.empty:
         return f"None of the chapter's {len(cfgs)} runs is stored yet at the {P.name} profile."
-    return (f"The chapter's grid has {len(cfgs)} runs; {len(done)} are stored. They took "
-            f"{done['wall_s'].sum() / 3600:.1f} hours of training on {', '.join(sorted(set(done['device'])))} "
-            "(pre-training for partially-trained tickets is cached and shared between runs of one seed).")
+    per_model = pd.Series([c.model for c in cfgs]).value_counts(sort=False)
+    medians = done.groupby("model")["wall_s"].median()
+    timed = [f"{medians[m]:.0f} s for {m} ({(done['model'] == m).sum()} of {n} stored)"
+             for m, n in per_model.items() if m in medians]
+    untimed = [m for m in per_model.index if m not in medians]
+    projected = sum(n * medians[m] for m, n in per_model.items() if m in medians) / 3600
+    return (f"The chapter's grid has {len(cfgs)} runs; {len(done)} are stored. Their records sum to "
+            f"{done['wall_s'].sum() / 3600:.1f} hours of training on {', '.join(sorted(set(done['device'])))}, "
+            "including runs slowed by other work on the same cores. The median run took " + "; ".join(timed) +
+            f", so {'the whole grid takes' if not untimed else 'the runs of the timed models take'} about {projected:.1f} "
+            "hours at those medians" + (f" ({', '.join(untimed)} not timed yet)" if untimed else "") +
+            ". Pre-training for partially-trained tickets is cached and shared between runs of one seed; its "
+            "time is counted in the first run that needed it.")
