@@ -21,6 +21,8 @@ def test_dashboard_counts_partial_grids_and_marks_untested_claims():
     assert board.loc["SU-3", "runs stored"] == f"10/{len(cfgs)}"
     assert "partial: 10 of" in board.loc["SU-3", "scale"]
     assert board.loc["SU-7", "verdict"] == "holds"  # best = last + 1 in every fake run
+    methods = len({c.method for c in cfgs[:10]})  # SU-7 decides one cell per method, each passing here
+    assert board.loc["SU-7", "cells passing"] == f"{methods}/{methods}"
     assert board.loc["SU-4", "verdict"] == "not run" and board.loc["LT-1", "verdict"] == "not run"
     assert list(dashboard.findings(P, "SU-")["claim"]) == [f"SU-{i}" for i in range(1, 8)]
     note = dashboard.cost_note(P)
