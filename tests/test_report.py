@@ -66,3 +66,17 @@ def test_layer_densities_come_back_in_module_order_from_a_sorted_record():
     out = su.layer_densities(Store(), [cfg], 0.9, 0)
     assert list(out["name"]) == order and list(out["density"]) == [i / 100 for i in range(len(order))]
     assert list(out["layer"]) == list(range(1, len(order) + 1))
+
+
+def test_collapse_table_counts_only_structural_loss_at_chance():
+    from ticketkit.experiments import su
+
+    runs = pd.DataFrame({"dataset": ["f"] * 4, "model": ["vgg19"] * 4, "method": ["snip"] * 3 + ["random_tickets"],
+                         "sanity": ["none"] * 4, "density": [0.02] * 4,
+                         "final_test_acc": [10.0, 10.0, 85.0, 84.0],  # chance is 10% for ten classes
+                         "collapsed_layers": [2, 0, 1, 0], "connected": [False, False, True, True]})
+    out = su.collapse_table(runs).set_index("ticket")
+    # run 1: lost layers and paths at chance; run 2: lost every path at chance; run 3: lost a layer but learned
+    assert out.loc["SNIP", "collapsed"] == 2 and out.loc["SNIP", "runs"] == 3
+    assert out.loc["SNIP", "max_zero_layers"] == 2 and not out.loc["SNIP", "path_kept"]
+    assert out.loc["random tickets", "collapsed"] == 0 and out.loc["random tickets", "path_kept"]

@@ -112,8 +112,10 @@ def collapse_table(runs: pd.DataFrame) -> pd.DataFrame:
     r["collapsed"] = collapsed(r)
     r["zero-density layers"] = r["collapsed_layers"]
     g = r.groupby(["model", "ticket", "sparsity"])
-    return g.agg(runs=("collapsed", "size"), collapsed=("collapsed", "sum"),
-                 max_zero_layers=("zero-density layers", "max"), path_kept=("connected", "all")).reset_index()
+    out = g.agg(runs=("collapsed", "size"), collapsed=("collapsed", "sum"),
+                max_zero_layers=("zero-density layers", "max"), path_kept=("connected", "all")).reset_index()
+    out["ticket"] = out["ticket"].map(lambda t: LABELS.get(t, t))
+    return out
 
 
 def figure(runs: pd.DataFrame, P, title: str) -> plt.Figure:  # type: ignore[no-untyped-def]
