@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -62,9 +63,11 @@ def execute(profile: str, names: list[str] | None = None, compute: bool = False,
         if not src.is_file():
             raise FileNotFoundError(f"_toc.yml names {name!r} but {src} does not exist")
         dst = target / f"{name}.ipynb"
-        print(f"executing {src.name} at profile {profile!r}", flush=True)
+        print(f"executing {src.name} at profile {profile!r}", end="", flush=True)
+        start = time.perf_counter()
         pm.execute_notebook(str(src), str(dst), parameters={"profile": profile, "progress": False, "compute": compute},
                             cwd=str(root), kernel_name="python3", progress_bar=False)
+        print(f": {time.perf_counter() - start:.0f} s", flush=True)
         hide_parameters(dst)
         out.append(dst)
     return out
