@@ -71,12 +71,28 @@ def test_layer_densities_come_back_in_module_order_from_a_sorted_record():
 def test_collapse_table_counts_only_structural_loss_at_chance():
     from ticketkit.experiments import su
 
+    dense = {name: 1.0 for name in su.layer_order("vgg19", 0.125)}
     runs = pd.DataFrame({"dataset": ["f"] * 4, "model": ["vgg19"] * 4, "method": ["snip"] * 3 + ["random_tickets"],
-                         "sanity": ["none"] * 4, "density": [0.02] * 4,
+                         "sanity": ["none"] * 4, "density": [0.02] * 4, "width": [0.125] * 4, "image_size": [32] * 4,
                          "final_test_acc": [10.0, 10.0, 85.0, 84.0],  # chance is 10% for ten classes
-                         "collapsed_layers": [2, 0, 1, 0], "connected": [False, False, True, True]})
+                         "collapsed_layers": [2, 0, 1, 0], "connected": [False, False, True, True],
+                         "layer_densities": [dense] * 4})
     out = su.collapse_table(runs).set_index("ticket")
     # run 1: lost layers and paths at chance; run 2: lost every path at chance; run 3: lost a layer but learned
     assert out.loc["SNIP", "collapsed"] == 2 and out.loc["SNIP", "runs"] == 3
     assert out.loc["SNIP", "max_zero_layers"] == 2 and not out.loc["SNIP", "path_kept"]
     assert out.loc["random tickets", "collapsed"] == 0 and out.loc["random tickets", "path_kept"]
+    # dense masks: the thinnest unit is the 64-input head (VGG19 x0.125 ends with 64 channels)
+    assert out.loc["random tickets", "thinnest_layer_kept_per_unit"] == 64
+
+
+def test_thinnest_layer_is_density_times_fan_in_after_the_first_layer():
+    from ticketkit.experiments import su
+
+    # VGG19 at x0.125: the last conv (features.49) maps 64 -> 64 channels with 3x3 kernels, fan-in 64 * 9 = 576;
+    # the head's fan-in is 64; the first conv (3 -> 8) is left out whatever its density.
+    dens = {name: 1.0 for name in su.layer_order("vgg19", 0.125)}
+    dens.update({"features.49.weight": 0.01, "features.0.weight": 1e-4})
+    assert su.thinnest_layer("vgg19", 0.125, 32, dens) == 0.01 * 576
+    dens["classifier.weight"] = 0.05
+    assert abs(su.thinnest_layer("vgg19", 0.125, 32, dens) - 0.05 * 64) < 1e-12

@@ -2,6 +2,7 @@
 (in_channels, num_classes, image_size, width) so one notebook parameter swaps architectures."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable
 
 import torch
@@ -195,6 +196,14 @@ def prunable_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             out[f"{mod_name}.weight" if mod_name else "weight"] = m.weight
     return out
+
+
+@lru_cache(maxsize=None)
+def hidden_fan_in(name: str, width: float, image_size: int = 32) -> tuple[tuple[str, int], ...]:
+    """(layer, incoming weights per output unit) of every prunable layer after the first, in module order. The
+    first layer is left out: its fan-in depends on the input channels, which a run's config may leave implicit."""
+    layers = prunable_parameters(build_model(name, image_size=image_size, width=width))
+    return tuple((n, int(p[0].numel())) for n, p in list(layers.items())[1:])
 
 
 def linear_names(model: nn.Module) -> set[str]:

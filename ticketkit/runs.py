@@ -242,12 +242,13 @@ def frame(records: Iterable[dict[str, Any] | None]) -> pd.DataFrame:
         row.update({k: r.get(k) for k in SUMMARY_COLUMNS})
         row["measured_density"] = r["density"]
         row["collapsed_layers"] = len(r["collapsed_layers"])
+        row["layer_densities"] = r["layer_densities"]
         row["prune_s"] = r["prune"]["wall_s"]
         row["key"] = r["key"]
         rows.append(row)
     if not rows:
         base = [f.name for f in fields(RunConfig) if f.name not in ("train", "options")]
         return pd.DataFrame(columns=base + list(SUMMARY_COLUMNS) + ["measured_density", "collapsed_layers",
-                                                                    "prune_s", "key"])
+                                                                    "layer_densities", "prune_s", "key"])
     return pd.DataFrame(rows)
 

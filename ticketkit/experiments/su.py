@@ -7,7 +7,7 @@ import seaborn as sns
 from IPython.display import HTML, display
 
 from .. import reference
-from ..models import build_model, prunable_parameters
+from ..models import build_model, hidden_fan_in, prunable_parameters
 from ..profiles import Profile
 from ..report import comparison, seed_stats
 from ..runs import RunConfig, Store
@@ -104,16 +104,27 @@ def table(runs: pd.DataFrame, P, table_name: str, source: str = reference.SU_POS
     return out
 
 
+def thinnest_layer(model: str, width: float, image_size: int, densities: dict[str, float]) -> float:
+    """Fewest kept incoming weights per output unit (density x fan-in) over the layers after the first. Below
+    about one, most units of that layer receive nothing: the mask is close to cutting the network there."""
+    return min(densities[n] * fan for n, fan in hidden_fan_in(model, width, image_size))
+
+
 def collapse_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Runs whose mask lost a layer or every path and trained to about chance, per cell."""
+    """Runs whose mask lost a layer or every path and trained to about chance, per cell, with the kept weights
+    per unit of the thinnest layer (mean over seeds)."""
     if (runs["method"] != "dense").sum() == 0:
         return NOTHING_YET
     r = with_ticket(runs[runs["method"] != "dense"])
     r["collapsed"] = collapsed(r)
     r["zero-density layers"] = r["collapsed_layers"]
+    r["thinnest"] = [thinnest_layer(m, w, i, d) for m, w, i, d in
+                     zip(r["model"], r["width"], r["image_size"], r["layer_densities"])]
     g = r.groupby(["model", "ticket", "sparsity"])
     out = g.agg(runs=("collapsed", "size"), collapsed=("collapsed", "sum"),
-                max_zero_layers=("zero-density layers", "max"), path_kept=("connected", "all")).reset_index()
+                max_zero_layers=("zero-density layers", "max"), path_kept=("connected", "all"),
+                thinnest_layer_kept_per_unit=("thinnest", "mean")).reset_index()
+    out["thinnest_layer_kept_per_unit"] = out["thinnest_layer_kept_per_unit"].round(2)
     out["ticket"] = out["ticket"].map(lambda t: LABELS.get(t, t))
     return out
 
