@@ -27,6 +27,7 @@ bench: setup
 	$(BIN)/python bench/masked_training.py
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/scoring_cost.py
+	$(BIN)/python bench/precision.py
 
 clean:
 	rm -rf _build book/generated
