@@ -39,6 +39,18 @@ def test_su1_within_noise_passes_and_a_clear_drop_fails():
     assert v.verdict == "mixed"
 
 
+def test_su1_su2_skip_cells_whose_original_collapsed():
+    dead = dict(collapsed_layers=0, connected=False)  # no input-output path, at chance: a collapsed ticket
+    r = runs(accs("snip", [10, 10, 10], density=0.02, **dead)
+             + accs("snip", [10, 10, 10], density=0.02, sanity="layerwise_rearrange", **dead)
+             + accs("snip", [90, 91, 92]) + accs("snip", [80, 81, 82], sanity="layerwise_rearrange"))
+    v = V.evaluate("SU-2", r, "test")
+    ev = v.evidence.set_index("density")
+    assert bool(ev.loc[0.02, "original collapsed"]) and pd.isna(ev.loc[0.02, "pass"])
+    assert not ev.loc[0.1, "pass"]  # 10 points below, far beyond noise
+    assert v.verdict == "does not hold"  # decided by the 0.1 cell alone; the equal 0.02 cell would have passed
+
+
 def test_su3_compares_random_tickets_with_the_better_rival():
     r = runs(accs("snip", [80, 81, 82]) + accs("grasp", [90, 91, 92]) + accs("random_tickets", [85, 86, 87]))
     v = V.evaluate("SU-3", r, "test")

@@ -21,10 +21,10 @@ RG = "Sreenivasan et al. 2022 (seed 004)"
 CLAIMS: tuple[Claim, ...] = (
     Claim("SU-1", SU, "SNIP and GraSP tickets do not need real data: pruned on random labels and random pixels, they "
           "train to the same accuracy.", "corrupted within noise of the original, or better, in every model x "
-          "sparsity cell", "su_initial_sanity"),
+          "sparsity cell (a cell whose original collapsed to chance decides nothing)", "su_initial_sanity"),
     Claim("SU-2", SU, "The exact connections of SNIP and GraSP tickets do not matter: shuffling each layer's mask "
-          "keeps the accuracy.", "rearranged within noise of the original, or better, in every cell",
-          "su_initial_sanity"),
+          "keeps the accuracy.", "rearranged within noise of the original, or better, in every cell "
+          "(a cell whose original collapsed to chance decides nothing)", "su_initial_sanity"),
     Claim("SU-3", SU, "Random tickets (smart-ratio layer budgets, random positions, no data) match or beat SNIP and "
           "GraSP at 90/95/98% sparsity.", "random tickets within noise of, or above, the better of SNIP/GraSP in "
           "every model x dataset x sparsity cell", "su_random_tickets"),
