@@ -84,7 +84,7 @@ PROFILES: dict[str, Profile] = {
              "channels, 0.46M weights) keep the seeds' depth and layer count. 20,000 class-balanced training images, "
              "5,000 test images, 4 epochs with the seeds' schedule shape (lr /10 at 1/2 and 3/4), rewind at 1/4, "
              "batch 64 for every method, no augmentation. VGG19 trains at lr 0.02: at 0.1 it does not get going "
-             "within this budget. About 1 minute (VGG19) and 3 minutes (ResNet32) per run on 2 CPU cores"),
+             "within this budget. The Su et al. chapter page gives the measured time per run"),
     "paper": Profile(
         name="paper", datasets=("cifar10", "cifar100"), models=("vgg19", "resnet32_2x", "lenet300_100"),
         batch_sizes=(("snip", 64), ("lottery", 64), ("lr_rewinding", 64), ("hybrid", 64), ("grasp", 128),
