@@ -37,8 +37,7 @@ def table(P: Profile) -> pd.DataFrame:
             if found:
                 v = evaluate(c.id, runs, P.scale())
                 verdict = v.verdict
-                decided = v.evidence["pass"].dropna() if len(v.evidence) else pd.Series(dtype=bool)
-                cells = f"{int(decided.astype(bool).sum())}/{len(decided)}"
+                cells = f"{sum(v.decided())}/{len(v.decided())}"
                 scale = f"{P.name} profile" + ("" if found == total else f" (partial: {found} of {total} runs)")
         page = f'<a href="{c.notebook}.html">{c.notebook}</a>' if c.notebook else ""
         rows.append({"claim": c.id, "paper": c.paper, "statement": c.statement, "verdict": verdict,

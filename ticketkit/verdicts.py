@@ -2,7 +2,7 @@
 over seeds. Each rule returns the per-cell evidence table it decided on, so a page can show why."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,10 @@ class Verdict:
     rule: str
     scale: str
     evidence: pd.DataFrame
+
+    def decided(self) -> list[bool]:
+        """Pass/fail of the cells that decide (a `pass` left empty marks a cell that decides nothing)."""
+        return [bool(p) for p in self.evidence["pass"].dropna()] if len(self.evidence) else []
 
     def markdown(self) -> str:
         c = claim(self.claim_id)
@@ -87,9 +91,9 @@ def _is(runs: pd.DataFrame, method: str, sanity: str = "none") -> pd.Series:
 
 
 def _verdict(cid: str, ev: pd.DataFrame, scale: str) -> Verdict:
-    """Combine the cells that decide (a `pass` left empty marks a cell that decides nothing)."""
-    passes = [bool(p) for p in ev["pass"].dropna()] if len(ev) else []
-    return Verdict(cid, combine(passes), claim(cid).rule, scale, ev)
+    """Combine the cells that decide."""
+    v = Verdict(cid, NOT_RUN, claim(cid).rule, scale, ev)
+    return replace(v, verdict=combine(v.decided()))
 
 
 def unchanged_by_check(runs: pd.DataFrame, method: str, check: str) -> pd.DataFrame:
