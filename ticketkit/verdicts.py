@@ -148,9 +148,7 @@ def su5(runs: pd.DataFrame, scale: str) -> Verdict:
     if len(ev):
         lowest = ev["density"] == ev["density"].min()
         ev["decides"] = lowest
-        ev = ev.assign(**{"pass": ev["pass"].where(lowest)})
-        decided = ev[lowest]
-        return Verdict("SU-5", combine([bool(p) for p in decided["pass"]]), claim("SU-5").rule, scale, ev)
+        ev = ev.assign(**{"pass": ev["pass"].astype(object).where(lowest)})
     return _verdict("SU-5", ev, scale)
 
 
