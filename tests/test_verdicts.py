@@ -99,3 +99,14 @@ def test_empty_runs_are_not_run_and_every_rule_names_a_known_claim():
     assert len({c.id for c in CLAIMS}) == len(CLAIMS) == 29
     with pytest.raises(KeyError, match="unknown claim"):
         claim("XX-1")
+
+
+def test_failing_names_each_cell_that_decided_against_the_claim():
+    r = runs(accs("snip", [90, 91, 92]) + accs("snip", [90.5, 91.5, 90], sanity="corrupted_data")
+             + accs("grasp", [90, 90.2, 89.8]) + accs("grasp", [80, 81, 79], sanity="corrupted_data"))
+    # grasp corrupted 80 vs 90: -10.00; se = sqrt(var(80,81,79)/3 + var(90,90.2,89.8)/3) = 0.5888, 2 se = 1.18
+    assert V.evaluate("SU-1", r, "test").failing() == "vgg19 grasp 90%: -10.00 ± 1.18"
+    r3 = runs(accs("snip", [80, 81, 82]) + accs("grasp", [90, 91, 92]) + accs("random_tickets", [85, 86, 87]))
+    assert V.evaluate("SU-3", r3, "test").failing() == "vgg19 vs grasp 90%: -5.00 ± 1.63"  # 2 * sqrt(2/3)
+    holds = runs(accs("snip", [80, 81, 82]) + accs("grasp", [90, 91, 92]) + accs("random_tickets", [91, 92, 93]))
+    assert V.evaluate("SU-3", holds, "test").failing() == ""

@@ -30,7 +30,7 @@ def stored_runs(P: Profile, notebook: str) -> tuple[pd.DataFrame, int, int]:
 def table(P: Profile) -> pd.DataFrame:
     rows = []
     for c in CLAIMS:
-        verdict, runs_txt, cells, scale = NOT_RUN, "", "", "not run yet"
+        verdict, runs_txt, cells, failing, scale = NOT_RUN, "", "", "", "not run yet"
         if c.notebook in NOTEBOOK_GRIDS and c.id in RULES:
             runs, found, total = stored_runs(P, c.notebook)
             runs_txt = f"{found}/{total}"
@@ -38,10 +38,12 @@ def table(P: Profile) -> pd.DataFrame:
                 v = evaluate(c.id, runs, P.scale())
                 verdict = v.verdict
                 cells = f"{sum(v.decided())}/{len(v.decided())}"
+                failing = v.failing()
                 scale = f"{P.name} profile" + ("" if found == total else f" (partial: {found} of {total} runs)")
         page = f'<a href="{c.notebook}.html">{c.notebook}</a>' if c.notebook else ""
         rows.append({"claim": c.id, "paper": c.paper, "statement": c.statement, "verdict": verdict,
-                     "cells passing": cells, "runs stored": runs_txt, "scale": scale, "notebook": page})
+                     "cells passing": cells, "failing cells": failing, "runs stored": runs_txt, "scale": scale,
+                     "notebook": page})
     return pd.DataFrame(rows)
 
 
@@ -56,8 +58,8 @@ def styled(df: pd.DataFrame):  # type: ignore[no-untyped-def]
 def findings(P: Profile, prefix: str) -> pd.DataFrame:
     """One chapter's claims (ids starting with `prefix`) with their verdicts from the stored runs."""
     board = table(P)
-    return board[board["claim"].str.startswith(prefix)][["claim", "verdict", "cells passing", "runs stored", "statement",
-                                                      "notebook"]]
+    return board[board["claim"].str.startswith(prefix)][["claim", "verdict", "cells passing", "failing cells",
+                                                      "runs stored", "statement", "notebook"]]
 
 
 def cost_note(P: Profile) -> str:

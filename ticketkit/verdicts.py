@@ -25,10 +25,35 @@ class Verdict:
         """Pass/fail of the cells that decide (a `pass` left empty marks a cell that decides nothing)."""
         return [bool(p) for p in self.evidence["pass"].dropna()] if len(self.evidence) else []
 
+    def failing(self) -> str:
+        """The cells that decided against the claim, one short phrase each ("vgg19 snip 98%: -1.00 ± 0.96")."""
+        if not len(self.evidence):
+            return ""
+        bad = self.evidence[self.evidence["pass"].eq(False)]
+        many_sets = self.evidence.get("dataset", pd.Series(dtype=object)).nunique() > 1
+        return "; ".join(_cell_phrase(row, many_sets) for _, row in bad.iterrows())
+
     def markdown(self) -> str:
         c = claim(self.claim_id)
         return (f"**{self.claim_id}: {self.verdict}.** {c.statement}\n\n*Rule:* {self.rule}. "
                 f"*Scale:* {self.scale}.")
+
+
+def _cell_phrase(row: pd.Series, with_dataset: bool) -> str:
+    """One evidence row as text: what the cell is (model, method, check, sparsity), then what it measured."""
+    names = [row[c] for c in (["dataset"] if with_dataset else []) + ["model", "method", "check"]
+             if c in row and isinstance(row[c], str)]
+    if "best rival" in row:
+        names.append(f"vs {row['best rival']}")
+    if "density" in row:
+        names.append(f"{(1 - row['density']) * 100:g}%")
+    if "difference" in row:
+        measured = f"{row['difference']:+.2f} ± {row['2 se']:.2f}"
+    elif "collapsed runs" in row:
+        measured = f"{row['collapsed runs']} runs collapsed, expected {row['expected']}"
+    else:
+        measured = f"mean gap {row['mean gap (best - last)']:+.2f} ± {row['2 se']:.2f}"
+    return f"{' '.join(names)}: {measured}"
 
 
 def combine(passes: list[bool]) -> str:
