@@ -101,3 +101,31 @@ def test_train_subset_is_class_balanced_beside_a_validation_split():
     bundle = D.load_data("digits", val_size=100, train_subset=500)
     assert torch.bincount(bundle.train_y).tolist() == [50] * 10
     assert len(bundle.val_y) == 100
+
+
+def write_cifar100(root, n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    folder = root / "cifar-100-python"
+    folder.mkdir(parents=True)
+    for name in ("train", "test"):
+        with open(folder / name, "wb") as fh:
+            pickle.dump({"data": rng.integers(0, 256, size=(n, 3072), dtype=np.uint8),
+                         "fine_labels": list(rng.integers(0, 100, size=n)),
+                         "coarse_labels": list(rng.integers(0, 20, size=n))}, fh, protocol=2)
+    with open(folder / "meta", "wb") as fh:
+        pickle.dump({"fine_label_names": [f"f{i}" for i in range(100)],
+                     "coarse_label_names": [f"c{i}" for i in range(20)]}, fh, protocol=2)
+
+
+def test_class_counts_known_without_loading_match_the_loaded_data(tmp_path):
+    write_cifar10(tmp_path)
+    write_cifar100(tmp_path)
+    assert {n: D.num_classes(n) for n in ("cifar10", "cifar100")} == {"cifar10": 10, "cifar100": 100}
+    for name in ("cifar10", "cifar100", "digits", "synthetic"):
+        a = D.load_arrays(name, root=tmp_path, verify=False)
+        assert D.num_classes(name) == a.num_classes, name
+    assert len(np.unique(D.load_arrays("digits").train_y)) == D.num_classes("digits")
+    for name in D.DATASETS.names():
+        assert D.num_classes(name) > 1
+    with pytest.raises(KeyError, match="unknown dataset 'imagenet'"):
+        D.num_classes("imagenet")

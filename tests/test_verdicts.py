@@ -9,7 +9,7 @@ from ticketkit.claims import CLAIMS, claim
 
 
 def runs(rows):
-    base = {"dataset": "d", "model": "vgg19", "density": 0.1, "sanity": "none", "collapsed_layers": 0,
+    base = {"dataset": "synthetic", "model": "vgg19", "density": 0.1, "sanity": "none", "collapsed_layers": 0,
             "connected": True}
     return pd.DataFrame([{**base, **r} for r in rows])
 
@@ -82,6 +82,11 @@ def test_collapse_needs_a_structural_cut_and_chance_accuracy():
               {"method": "snip", "final_test_acc": 10.0, "collapsed_layers": 0, "connected": True},
               {"method": "snip", "final_test_acc": 60.0, "collapsed_layers": 1, "connected": True}])
     assert V.collapsed(r).tolist() == [True, False, False]
+    # chance is 100 / classes: 8% is within 5 points of 10-class chance, not of CIFAR-100's 1%
+    cut = {"method": "snip", "final_test_acc": 8.0, "collapsed_layers": 1, "connected": False}
+    two = runs([{**cut, "dataset": "cifar10"}, {**cut, "dataset": "cifar100"}, {**cut, "final_test_acc": 5.0,
+                                                                                "dataset": "cifar100"}])
+    assert V.collapsed(two).tolist() == [True, False, True]
 
 
 def test_su7_gap_must_be_positive_beyond_noise():

@@ -246,6 +246,15 @@ DATASETS.register("fashion_mnist", "Fashion-MNIST: local IDX files, Debian's dat
 DATASETS.register("digits", "scikit-learn's 8x8 digits (1500 train / 297 test), real and tiny")(_digits)
 DATASETS.register("synthetic", "made data: 10 noisy class prototypes, 3x32x32 (smoke runs only)")(_synthetic)
 
+_CLASSES = {"cifar10": 10, "cifar100": 100, "mnist": 10, "fashion_mnist": 10, "digits": 10, "synthetic": 10}
+
+
+def num_classes(name: str) -> int:
+    """Class count of a registered dataset without loading it: what chance accuracy (100 / count) is read against."""
+    DATASETS.get(name)
+    return _CLASSES[name]
+
+
 _CACHE: dict[tuple[str, str, bool], Arrays] = {}
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .claims import claim
+from .data import num_classes
 
 HOLDS, FAILS, MIXED, NOT_RUN = "holds", "does not hold", "mixed", "not run"
 CELL = ["dataset", "model", "density"]
@@ -177,9 +178,10 @@ def su5(runs: pd.DataFrame, scale: str) -> Verdict:
     return _verdict("SU-5", ev, scale)
 
 
-def collapsed(runs: pd.DataFrame, num_classes: int = 10) -> pd.Series:
-    """A run collapsed when its mask lost a layer or every input-output path and it trained to about chance."""
-    chance = 100.0 / num_classes
+def collapsed(runs: pd.DataFrame) -> pd.Series:
+    """A run collapsed when its mask lost a layer or every input-output path and it trained to about chance
+    (within 5 points of 100 / the dataset's class count)."""
+    chance = 100.0 / runs["dataset"].map(num_classes)
     structural = (runs["collapsed_layers"] > 0) | (~runs["connected"].astype(bool))
     return structural & (runs["final_test_acc"] < chance + 5)
 
