@@ -48,10 +48,11 @@ def table(P: Profile) -> pd.DataFrame:
 
 
 def styled(df: pd.DataFrame):  # type: ignore[no-untyped-def]
-    """The dashboard as HTML with the verdict column coloured (links stay clickable)."""
+    """The dashboard as HTML with the verdict column coloured, one failing cell per line (links stay clickable)."""
     colours = {"holds": "#d8f0d8", "does not hold": "#f6d5d5", "mixed": "#f8ecc8", "not run": "#eeeeee"}
     return (df.style.hide(axis="index")
             .map(lambda v: f"background-color: {colours.get(v, '')}", subset=["verdict"])
+            .format(lambda v: v.replace("; ", "<br>"), subset=["failing cells"])
             .set_properties(**{"text-align": "left", "font-size": "0.85em"}))
 
 
