@@ -72,7 +72,8 @@ def test_collapse_table_counts_only_structural_loss_at_chance():
     from ticketkit.experiments import su
 
     dense = {name: 1.0 for name in su.layer_order("vgg19", 0.125)}
-    runs = pd.DataFrame({"dataset": ["f"] * 4, "model": ["vgg19"] * 4, "method": ["snip"] * 3 + ["random_tickets"],
+    runs = pd.DataFrame({"dataset": ["fashion_mnist"] * 4, "model": ["vgg19"] * 4,
+                         "method": ["snip"] * 3 + ["random_tickets"],
                          "sanity": ["none"] * 4, "density": [0.02] * 4, "width": [0.125] * 4, "image_size": [32] * 4,
                          "final_test_acc": [10.0, 10.0, 85.0, 84.0],  # chance is 10% for ten classes
                          "collapsed_layers": [2, 0, 1, 0], "connected": [False, False, True, True],
