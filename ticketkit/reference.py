@@ -114,10 +114,3 @@ def full_networks() -> pd.DataFrame:
 # Our model names for the seeds' architectures: Su et al.'s ResNet32 is the 2x-wide variant.
 MODEL_ALIASES = {"resnet32_2x": "resnet32", "vgg19": "vgg19", "lenet300_100": "lenet300_100"}
 
-
-def lookup(table: pd.DataFrame, model: str, **where: object) -> pd.DataFrame:
-    """Rows of a reference table for one of our model names and further column filters."""
-    sel = table["model"] == MODEL_ALIASES.get(model, model)
-    for col, val in where.items():
-        sel &= table[col] == val
-    return table[sel]

@@ -38,10 +38,6 @@ class Registry(Generic[T]):
                 f"unknown {self.kind} {name!r}; choose one of: {', '.join(sorted(self._entries))}"
             ) from None
 
-    def describe(self, name: str) -> str:
-        self.get(name)
-        return self._entries[name].description
-
     def names(self) -> list[str]:
         return sorted(self._entries)
 
