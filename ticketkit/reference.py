@@ -113,4 +113,3 @@ def full_networks() -> pd.DataFrame:
 
 # Our model names for the seeds' architectures: Su et al.'s ResNet32 is the 2x-wide variant.
 MODEL_ALIASES = {"resnet32_2x": "resnet32", "vgg19": "vgg19", "lenet300_100": "lenet300_100"}
-
