@@ -238,15 +238,17 @@ def _synthetic(root: Path | None, download: bool, verify: bool) -> Arrays:
     return Arrays(tx, ty, vx, vy, 10, "made in memory (synthetic)")
 
 
-DATASETS.register("cifar10", "CIFAR-10 via torchvision (50k/10k 32x32 colour, 10 classes)")(_cifar(10))
-DATASETS.register("cifar100", "CIFAR-100 via torchvision (50k/10k 32x32 colour, 100 classes)")(_cifar(100))
+_CLASSES = {"cifar10": 10, "cifar100": 100, "mnist": 10, "fashion_mnist": 10, "digits": 10, "synthetic": 10}
+
+DATASETS.register("cifar10", "CIFAR-10 via torchvision (50k/10k 32x32 colour, 10 classes)")(
+    _cifar(_CLASSES["cifar10"]))
+DATASETS.register("cifar100", "CIFAR-100 via torchvision (50k/10k 32x32 colour, 100 classes)")(
+    _cifar(_CLASSES["cifar100"]))
 DATASETS.register("mnist", "MNIST via torchvision or local IDX files (60k/10k 28x28 grey)")(_mnist_like("MNIST", None))
 DATASETS.register("fashion_mnist", "Fashion-MNIST: local IDX files, Debian's dataset-fashion-mnist, or torchvision")(
     _mnist_like("FashionMNIST", "fashion-mnist"))
 DATASETS.register("digits", "scikit-learn's 8x8 digits (1500 train / 297 test), real and tiny")(_digits)
 DATASETS.register("synthetic", "made data: 10 noisy class prototypes, 3x32x32 (smoke runs only)")(_synthetic)
-
-_CLASSES = {"cifar10": 10, "cifar100": 100, "mnist": 10, "fashion_mnist": 10, "digits": 10, "synthetic": 10}
 
 
 def num_classes(name: str) -> int:
