@@ -20,11 +20,13 @@ def test_dashboard_counts_partial_grids_and_marks_untested_claims():
     board = dashboard.table(P).set_index("claim")
     assert board.loc["SU-3", "runs stored"] == f"10/{len(cfgs)}"
     assert "partial: 10 of" in board.loc["SU-3", "scale"]
-    assert board.loc["SU-7", "verdict"] == "holds"  # best = last + 1 in every fake run
-    methods = len({c.method for c in cfgs[:10]})  # SU-7 decides one cell per method, each passing here
-    assert board.loc["SU-7", "cells passing"] == f"{methods}/{methods}"
+    # smoke trains 2 epochs: no final learning-rate phase to compare best and last epoch in
+    assert board.loc["SU-7", "verdict"] == "not testable at this scale"
+    assert "epoch(s) after the last learning-rate decay" in board.loc["SU-7", "cells"]
+    assert board.loc["SU-3", "verdict"] == "inconclusive"  # one seed per cell so far: no interval to decide on
     assert board.loc["SU-4", "verdict"] == "not run" and board.loc["LT-1", "verdict"] == "not run"
     assert list(dashboard.findings(P, "SU-")["claim"]) == [f"SU-{i}" for i in range(1, 8)]
+    assert board.loc["LT-8", "verdict"] == "not run" and len(board) == 31
     note = dashboard.cost_note(P)
     assert "10 are stored" in note and "sum to 10.0 hours" in note
     first_model = cfgs[0].model  # the ten stored runs are all of the first model, one hour each

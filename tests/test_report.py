@@ -1,29 +1,127 @@
-"""Report helpers: published rows found through stand-in datasets, differences and notes computed by hand."""
+"""Report helpers: the paper-shaped layout, published effects and numbers, the CSV link and the findings box,
+checked on hand-made runs frames."""
+import base64
+import io
+import math
+import re
+
 import pandas as pd
+import pytest
 
-from ticketkit import reference
-from ticketkit.experiments import dense
+from ticketkit import reference, report
+from ticketkit.experiments import dense, su
 from ticketkit.profiles import get_profile
-from ticketkit.report import comparison, seed_stats
+from ticketkit.verdicts import evaluate
 
 
-def test_stand_in_comparison_uses_the_published_cifar10_row_and_says_so():
+def rt_runs(models=("vgg19", "resnet32_2x")):
+    """Three seeds of every ticket of the random-tickets table on Fashion-MNIST; accuracies chosen by hand."""
+    rows = []
+    for m in models:
+        for seed in range(3):
+            rows.append({"dataset": "fashion_mnist", "model": m, "method": "dense", "sanity": "none",
+                         "density": 1.0, "final_test_acc": 90.0 + seed, "best_test_acc": 91.0,
+                         "collapsed_layers": 0, "connected": True, "train.epochs": 4,
+                         "train.milestones": [0.5, 0.75]})
+            for dens in (0.1, 0.05, 0.02):
+                for meth, base in (("lottery", 88), ("snip", 87), ("grasp", 86), ("random_tickets", 89)):
+                    rows.append({"dataset": "fashion_mnist", "model": m, "method": meth, "sanity": "none",
+                                 "density": dens, "final_test_acc": base + seed, "best_test_acc": base + seed,
+                                 "collapsed_layers": 0, "connected": True, "train.epochs": 4,
+                                 "train.milestones": [0.5, 0.75]})
+    return pd.DataFrame(rows)
+
+
+def test_paper_table_has_the_seed_layout_with_the_published_number_in_the_cell():
+    P = get_profile("cpu")
+    runs = rt_runs()
+    vs = [evaluate("SU-3", runs, P.scale())]
+    cells = su.paper_cells(runs, P, "random tickets", vs)
+    # rows: per model the full network then LT, SNIP, GraSP, RT (001's order); columns: dataset x 90/95/98%
+    assert list(dict.fromkeys(cells["row"])) == ["full network", "lottery tickets", "SNIP", "GraSP", "random tickets"]
+    assert list(dict.fromkeys(cells["row_group"])) == ["VGG19", "ResNet32 (2x wide)"]
+    assert list(dict.fromkeys(cells["col"])) == ["90%", "95%", "98%"]
+    assert set(cells["col_group"]) == {"Fashion-MNIST (published: CIFAR-10)"}
+    rt = cells[(cells["row"] == "random tickets") & (cells["row_group"] == "VGG19") & (cells["col"] == "90%")].iloc[0]
+    assert rt["mean"] == 90.0 and rt["sd"] == 1.0  # 89, 90, 91
+    assert rt["published"] == "93.77 ± 0.10 · [Re] 93.65"  # 001 random-tickets table, then 000 Table 1
+    # RT 90 vs the better rival SNIP 88: +2 with 95% interval [-0.27, +4.27], above -m = -2 (2 x dense sd 1.0)
+    assert rt["outcome"] == "held"
+    full = cells[cells["row"] == "full network"]
+    assert list(full["col"]) == ["90%", "90%"] and full.iloc[0]["published"] == "93.70"  # printed once, like 001
+    html = report.paper_table(cells, "caption").data
+    headers = re.findall(r"<th[^>]*>([^<]*)</th>", html)
+    assert {"90%", "95%", "98%", "VGG19", "random tickets"} <= set(headers)
+    assert not {"0", "1", "23"} & set(headers)  # no row-index column
+    assert "<span class='tk-pub'>93.77 ± 0.10 · [Re] 93.65</span>" in html
+    assert "background-color: #d5ecd5" in html and "overflow-x:auto" in html
+    assert "Fashion-MNIST (published: CIFAR-10)" in html
+
+
+def test_initial_sanity_table_has_no_published_line_and_labels_method_and_check():
+    P = get_profile("cpu")
+    runs = pd.DataFrame([{"dataset": "fashion_mnist", "model": "vgg19", "method": m, "sanity": c, "density": 0.1,
+                          "final_test_acc": 80.0 + s} for m in ("snip", "grasp") for c in su.INITIAL_CHECKS
+                         for s in range(2)])
+    cells = su.paper_cells(runs, P, "initial sanity")
+    assert list(dict.fromkeys(cells["row"]))[:3] == ["SNIP: original", "SNIP: corrupted data",
+                                                     "SNIP: layerwise rearrange"]
+    assert list(dict.fromkeys(cells["col_group"])) == ["VGG19"]
+    assert "class='tk-pub'" not in report.paper_table(cells).data
+
+
+def test_published_effect_is_the_difference_of_the_published_cells():
+    pub = reference.published()
+    poster = pub[pub["table"] == "random tickets table"]
+    eff, sd = reference.published_effect(poster, "cifar10", "vgg19", 0.98, "random_tickets", ("snip", "grasp"))
+    assert eff == pytest.approx(92.45 - 91.90) and sd == pytest.approx(math.hypot(0.22, 0.23))  # GraSP is better
+    repro = pub[pub["table"] == "Table 1"]
+    eff, sd = reference.published_effect(repro, "cifar10", "resnet32_2x", 0.9, "random_tickets", ("snip", "grasp"))
+    assert eff == pytest.approx(92.84 - 92.55) and math.isnan(sd)  # single numbers: no spread
+    assert all(map(math.isnan, reference.published_effect(poster, "cifar10", "vgg19", 0.9, "obd", "snip")))
+
+
+def test_dense_cells_show_the_stand_in_published_number_and_no_difference():
     runs = pd.DataFrame({"dataset": ["fashion_mnist"] * 3, "model": ["resnet32_2x"] * 3,
-                         "final_test_acc": [90.0, 91.0, 92.0]})
-    stats = seed_stats(runs, ["dataset", "model"])
-    out = comparison(stats, reference.full_networks(), ["dataset", "model"], get_profile("cpu"), dense.STAND_IN)
-    row = out.iloc[0]
-    assert row["published"] == "94.62"  # Su et al.'s full ResNet32 on CIFAR-10
-    assert row["difference"] == round(91.0 - 94.62, 2)
-    assert row["ours (last epoch)"] == "91.00 ± 1.00"
-    assert "cifar10" in row["scale"] and "fashion_mnist" in row["scale"] and "cpu profile" in row["scale"]
+                         "final_test_acc": [90.0, 91.0, 92.0], "best_test_acc": [91.0, 91.5, 92.0]})
+    cells = dense.cells(runs).set_index("col")
+    assert cells.loc["last epoch", "published"] == "94.62 on cifar10"  # Su et al.'s full ResNet32 on CIFAR-10
+    assert cells.loc["last epoch", "mean"] == 91.0 and cells.loc["best epoch", "mean"] == 91.5
+    assert "difference" not in report.paper_table(dense.cells(runs)).data
 
 
 def test_lenet_falls_back_to_the_mnist_row():
-    runs = pd.DataFrame({"dataset": ["fashion_mnist"], "model": ["lenet300_100"], "final_test_acc": [85.0]})
-    out = comparison(seed_stats(runs, ["dataset", "model"]), reference.full_networks(), ["dataset", "model"],
-                     get_profile("cpu"), dense.STAND_IN)
-    assert out.iloc[0]["published"] == "98.00" and "mnist" in out.iloc[0]["scale"]
+    runs = pd.DataFrame({"dataset": ["fashion_mnist"], "model": ["lenet300_100"], "final_test_acc": [85.0],
+                         "best_test_acc": [85.0]})
+    assert dense.cells(runs).iloc[0]["published"] == "98.00 on mnist"
+
+
+def test_csv_link_carries_the_long_form_frame():
+    frame = pd.DataFrame({"model": ["vgg19", "resnet32_2x"], "final_test_acc": [1.5, 2.5]})
+    html = report.csv_link(frame, "runs.csv").data
+    data = re.search(r"base64,([^']+)'", html).group(1)
+    assert pd.read_csv(io.BytesIO(base64.b64decode(data))).equals(frame) and "download='runs.csv'" in html
+
+
+def test_findings_box_opens_with_verdicts_counts_and_key_effects():
+    P = get_profile("cpu")
+    runs = rt_runs(("vgg19",))
+    html = report.findings(su.verdicts(runs, P, ("SU-3", "SU-7"))).data
+    assert "What we found" in html and "SU-3: holds" in html
+    assert "held 3, failed 0, inconclusive 0 of 3" in html
+    assert "98%: <b>+2.00 [-0.27, +4.27]</b>" in html and "vs published +0.55 ± 0.32" in html  # RT 92.45 - GraSP 91.90 at 98%
+    assert "SU-7: not testable at this scale" in html and "claims_dashboard.html" in html
+
+
+def test_effects_figure_labels_both_axes_and_draws_the_identity():
+    import matplotlib.pyplot as plt
+
+    P = get_profile("cpu")
+    fig = su.effects(su.verdicts(rt_runs(), P, ("SU-3",)), P, "t")
+    ax = fig.axes[0]
+    assert "published effect" in ax.get_xlabel() and "our effect" in ax.get_ylabel()
+    assert any(list(l.get_xdata()) == list(l.get_ydata()) and len(l.get_xdata()) == 2 for l in ax.get_lines())
+    plt.close(fig)
 
 
 def test_budget_note_names_the_models_below_the_aim():
@@ -41,14 +139,13 @@ def test_chapter_helpers_handle_grids_with_nothing_or_one_ticket_stored():
     P = get_profile("cpu")
     empty = frame([])
     assert "final_test_acc" in empty.columns and len(empty) == 0
-    assert "note" in su.table(empty, P, "random tickets table")
+    assert "No runs of this table" in su.table(empty, P, "random tickets").data
     assert "note" in su.collapse_table(empty)
     plt.close(su.figure(empty, P, "t"))
     one = pd.DataFrame({"dataset": ["f"] * 2, "model": ["vgg19"] * 2, "method": ["lottery"] * 2,
                         "sanity": ["none"] * 2, "density": [0.1] * 2, "final_test_acc": [80.0, 81.0],
                         "best_test_acc": [81.0, 81.0], "collapsed_layers": [0, 0], "connected": [True, True]})
     plt.close(su.figure(one, P, "one ticket"))
-    assert su.summary(one).loc[0, "mean"] == 80.5
 
 
 def test_layer_densities_come_back_in_module_order_from_a_sorted_record():

@@ -26,6 +26,16 @@ def test_hash_is_stable_and_sensitive():
     assert a.key() != b.key() and len(a.key()) == 16
 
 
+def test_a_method_revision_renames_only_that_methods_records(monkeypatch):
+    from ticketkit.pruning import methods
+
+    P = get_profile("smoke")
+    snip, dense = P.run("synthetic", "vgg19", "snip", 0.9), P.run("synthetic", "vgg19")
+    before = snip.key(), dense.key()
+    monkeypatch.setitem(methods.REVISIONS, "snip", 2)
+    assert snip.key() != before[0] and dense.key() == before[1]
+
+
 def test_killed_grid_resumes_without_repeating_finished_runs():
     calls = []
     real = fake_runner(calls)

@@ -10,6 +10,7 @@ from .claims import CLAIMS
 from .experiments.su import NOTEBOOK_GRIDS
 from .profiles import Profile
 from .runs import Store, frame
+from .plots import VERDICT_COLOURS
 from .verdicts import NOT_RUN, RULES, evaluate
 
 
@@ -28,38 +29,37 @@ def stored_runs(P: Profile, notebook: str) -> tuple[pd.DataFrame, int, int]:
 
 
 def table(P: Profile) -> pd.DataFrame:
+    """One row per claim: its verdict at this profile from the stored runs, the cell counts, the cells that
+    decided against it, how much of its grid is stored, and its page."""
     rows = []
     for c in CLAIMS:
-        verdict, runs_txt, cells, failing, scale = NOT_RUN, "", "", "", "not run yet"
+        verdict, runs_txt, cells, against, scale = NOT_RUN, "", "", "", "not run yet"
         if c.notebook in NOTEBOOK_GRIDS and c.id in RULES:
             runs, found, total = stored_runs(P, c.notebook)
             runs_txt = f"{found}/{total}"
             if found:
                 v = evaluate(c.id, runs, P.scale())
-                verdict = v.verdict
-                cells = f"{sum(v.decided())}/{len(v.decided())}"
-                failing = v.failing()
+                verdict, cells, against = v.verdict, v.counts() or v.note, v.against()
                 scale = f"{P.name} profile" + ("" if found == total else f" (partial: {found} of {total} runs)")
         page = f'<a href="{c.notebook}.html">{c.notebook}</a>' if c.notebook else ""
         rows.append({"claim": c.id, "paper": c.paper, "statement": c.statement, "verdict": verdict,
-                     "cells passing": cells, "failing cells": failing, "runs stored": runs_txt, "scale": scale,
+                     "cells": cells, "cells against the claim": against, "runs stored": runs_txt, "scale": scale,
                      "notebook": page})
     return pd.DataFrame(rows)
 
 
 def styled(df: pd.DataFrame):  # type: ignore[no-untyped-def]
-    """The dashboard as HTML with the verdict column coloured, one failing cell per line (links stay clickable)."""
-    colours = {"holds": "#d8f0d8", "does not hold": "#f6d5d5", "mixed": "#f8ecc8", "not run": "#eeeeee"}
+    """The dashboard as HTML with the verdict column coloured, one cell against the claim per line."""
     return (df.style.hide(axis="index")
-            .map(lambda v: f"background-color: {colours.get(v, '')}", subset=["verdict"])
-            .format(lambda v: v.replace("; ", "<br>"), subset=["failing cells"])
+            .map(lambda v: f"background-color: {VERDICT_COLOURS.get(v, '')}", subset=["verdict"])
+            .format(lambda v: v.replace("; ", "<br>"), subset=["cells against the claim"])
             .set_properties(**{"text-align": "left", "font-size": "0.85em"}))
 
 
 def findings(P: Profile, prefix: str) -> pd.DataFrame:
     """One chapter's claims (ids starting with `prefix`) with their verdicts from the stored runs."""
     board = table(P)
-    return board[board["claim"].str.startswith(prefix)][["claim", "verdict", "cells passing", "failing cells",
+    return board[board["claim"].str.startswith(prefix)][["claim", "verdict", "cells", "cells against the claim",
                                                       "runs stored", "statement", "notebook"]]
 
 

@@ -112,4 +112,20 @@ def full_networks() -> pd.DataFrame:
 
 
 # Our model names for the seeds' architectures: Su et al.'s ResNet32 is the 2x-wide variant.
-MODEL_ALIASES = {"resnet32_2x": "resnet32", "vgg19": "vgg19", "lenet300_100": "lenet300_100"}
+MODEL_ALIASES: dict[str, str] = {"resnet32_2x": "resnet32", "vgg19": "vgg19", "lenet300_100": "lenet300_100"}
+
+
+def published_effect(pub: pd.DataFrame, dataset: str, model: str, sparsity: float, test: str,
+                     base: str | tuple[str, ...]) -> tuple[float, float]:
+    """(effect, sd) of one published table: accuracy of `test` minus that of `base` (the better by mean when
+    several are named) at one cell; sd = sqrt(sd_test^2 + sd_base^2) where the table gives both, else nan.
+    (nan, nan) where the table lacks either row."""
+    sel = pub[(pub["dataset"] == dataset) & (pub["model"] == MODEL_ALIASES.get(model, model))
+              & ((pub["sparsity"] - sparsity).abs() < 1e-9)].set_index("method")
+    bases = [b for b in ((base,) if isinstance(base, str) else base) if b in sel.index]
+    if test not in sel.index or not bases:
+        return float("nan"), float("nan")
+    b = max(bases, key=lambda m: sel.loc[m, "accuracy"])
+    t, r = sel.loc[test], sel.loc[b]
+    sd = (t["std"] ** 2 + r["std"] ** 2) ** 0.5 if pd.notna(t["std"]) and pd.notna(r["std"]) else float("nan")
+    return float(t["accuracy"] - r["accuracy"]), float(sd)

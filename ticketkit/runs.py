@@ -22,7 +22,7 @@ import torch
 from .data import DATASETS, load_data
 from .models import MODELS, build_model
 from .pruning.allocators import check_density
-from .pruning.methods import METHODS, PruneContext, prune, spec_key
+from .pruning.methods import METHODS, REVISIONS, PruneContext, prune, spec_key
 from .pruning.sanity import SANITY
 from .train import TrainSpec, default_device, precision, train
 
@@ -76,7 +76,9 @@ class RunConfig:
         return cls(**d)
 
     def key(self) -> str:
-        blob = json.dumps({"schema": SCHEMA, **self.to_dict()}, sort_keys=True, separators=(",", ":"))
+        revision = REVISIONS.get(self.method, 1)
+        extra = {"revision": revision} if revision > 1 else {}
+        blob = json.dumps({"schema": SCHEMA, **extra, **self.to_dict()}, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     @property
@@ -186,7 +188,7 @@ def execute(cfg: RunConfig, progress: bool = False, data_root: str | None = None
     result = train(model, data, cfg.train, mask=on_device, data_seed=cfg.effective_data_seed,
                    start_epoch=ticket.start_epoch, progress=progress, desc=f"{cfg.method} {cfg.model}")
     return {
-        "config": cfg.to_dict(), "key": cfg.key(), "schema": SCHEMA,
+        "config": cfg.to_dict(), "key": cfg.key(), "schema": SCHEMA, "revision": REVISIONS.get(cfg.method, 1),
         "history": result.history, **result.summary(),
         "density": mask.density(), "layer_densities": mask.densities(),
         "collapsed_layers": list(path.collapsed_layers), "connected": path.connected,

@@ -1,8 +1,9 @@
 """Training with per-epoch evaluation, schedules, checkpoints for rewinding, and masks kept exactly zero.
 
 Convolutions run in bf16 autocast with channels_last (fp32 master weights) on CUDA, and on CPUs with native
-bf16 support (about 2x faster there); TICKETKIT_PRECISION=fp32 turns autocast off. The CPU uses every core
-and is deterministic for a given (init seed, data seed).
+bf16 support (about 2x faster there); TICKETKIT_PRECISION=fp32 turns autocast off. In fp32 the layout stays
+NCHW: on AVX2-only CPUs oneDNN's fp32 channels_last backward is slower and can hang or crash (seen with torch
+2.15 on an AMD EPYC). The CPU uses every core and is deterministic for a given (init seed, data seed).
 """
 from __future__ import annotations
 
@@ -107,9 +108,10 @@ def make_optimizer(model: nn.Module, spec: TrainSpec) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay)
 
 
-def _prep(norm: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+def _prep(norm: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, amp: bool) -> torch.Tensor:
+    """Normalised batch, channels_last where bf16 autocast runs (see the module note)."""
     x = norm(x)
-    return x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
+    return x.contiguous(memory_format=torch.channels_last) if amp and x.dim() == 4 else x
 
 
 @torch.no_grad()
@@ -123,7 +125,7 @@ def evaluate(model: nn.Module, data: DataBundle, x: torch.Tensor, y: torch.Tenso
     norm = data.normalizer(x.device)
     for xb, yb in batches(x, y, batch_size):
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
-            out = model(_prep(norm, xb))
+            out = model(_prep(norm, xb, amp))
         loss_sum += float(F.cross_entropy(out.float(), yb, reduction="sum"))
         correct += int((out.argmax(1) == yb).sum())
     model.train(was_training)
@@ -139,7 +141,8 @@ def train(model: nn.Module, data: DataBundle, spec: TrainSpec, *, mask: Mask | N
     device = next(model.parameters()).device
     amp = autocast_enabled(device)
     norm = data.normalizer(device)
-    model.to(memory_format=torch.channels_last)
+    if amp:
+        model.to(memory_format=torch.channels_last)
     masked = MaskedParams(model, mask) if mask is not None else None
     opt = make_optimizer(model, spec)
     gen = torch.Generator().manual_seed(data_seed)
@@ -170,7 +173,7 @@ def train(model: nn.Module, data: DataBundle, spec: TrainSpec, *, mask: Mask | N
             if spec.augment:
                 xb = augment(xb, gen)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                out = model(_prep(norm, xb))
+                out = model(_prep(norm, xb, amp))
                 loss = F.cross_entropy(out.float(), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()

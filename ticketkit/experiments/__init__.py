@@ -7,6 +7,7 @@ from typing import Callable
 
 from ..profiles import Profile
 from ..runs import RunConfig
+from . import su_rules  # noqa: F401  (registers the rules of SU-1..SU-7)
 
 
 def _dense(P: Profile) -> list[RunConfig]:

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import HTML
 from matplotlib.ticker import MaxNLocator
 import seaborn as sns
 
 from .. import reference
 from ..profiles import Profile
-from ..report import comparison, seed_stats
+from ..report import paper_table
 from ..runs import RunConfig, Store
 
 STAND_IN = {"fashion_mnist": ("cifar10", "mnist"), "digits": ("mnist", "cifar10"), "synthetic": ("cifar10", "mnist")}
@@ -18,13 +19,30 @@ def configs(profile: Profile, models: list[str], datasets: list[str] | None = No
     return [profile.run(d, m, seed=s) for d in (datasets or profile.datasets) for m in models for s in profile.seeds]
 
 
-def table(runs: pd.DataFrame, profile: Profile) -> pd.DataFrame:
-    """Last-epoch mean +- std per model beside the published full network; best-epoch mean alongside."""
-    last = seed_stats(runs, ["dataset", "model"])
-    best = seed_stats(runs, ["dataset", "model"], "best_test_acc")
-    out = comparison(last, reference.full_networks(), ["dataset", "model"], profile, STAND_IN)
-    out.insert(3, "ours (best epoch)", [f"{m:.2f}" for m in best["mean"]])
-    return out
+def cells(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, dataset, epoch kind) for report.paper_table: ours beside the published full network of
+    the dataset ours stands in for (the first in STAND_IN with a published row for that model)."""
+    pub = reference.full_networks()
+    rows = []
+    for (d, m), g in runs.groupby(["dataset", "model"], sort=False):
+        name = reference.MODEL_ALIASES.get(m, m)
+        target = next((t for t in (d, *STAND_IN.get(d, ())) if ((pub["dataset"] == t) & (pub["model"] == name)).any()),
+                      None)
+        p = pub[(pub["dataset"] == target) & (pub["model"] == name)]
+        published = f"{p['accuracy'].iloc[0]:.2f} on {target}" if len(p) else ""
+        for col, value in (("last epoch", "final_test_acc"), ("best epoch", "best_test_acc")):
+            v = g[value]
+            rows.append({"row_group": "", "row": m, "col_group": d, "col": col, "mean": v.mean(),
+                         "sd": v.std(ddof=1) if len(v) > 1 else float("nan"),
+                         "published": published if col == "last epoch" else "", "outcome": ""})
+    return pd.DataFrame(rows)
+
+
+def table(runs: pd.DataFrame, profile: Profile) -> HTML:
+    """Last- and best-epoch accuracy per model, mean ± sd over seeds, the published full network beneath."""
+    return paper_table(cells(runs), f"Test accuracy (%), mean ± sd over {len(profile.seeds)} seeds at the "
+                       f"{profile.name} profile. Beneath: the published full network ({reference.SU_POSTER}; "
+                       "LeNet: seed 003's text) on the dataset ours stands in for, at full scale.")
 
 
 def curves(store: Store, cfgs: list[RunConfig]) -> pd.DataFrame:

@@ -1,7 +1,10 @@
 """The Su et al. chapter (seeds 000 and 001): the grid each notebook runs, and its tables, figures and slider."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from IPython.display import HTML, display
@@ -9,9 +12,11 @@ from IPython.display import HTML, display
 from .. import reference
 from ..models import build_model, hidden_fan_in, prunable_parameters
 from ..profiles import Profile
-from ..report import comparison, seed_stats
+from ..report import fmt, paper_table
 from ..runs import RunConfig, Store
-from ..verdicts import collapsed
+from ..plots import effects_figure
+from ..verdicts import Verdict, collapsed, evaluate
+from . import su_rules
 
 MODELS = ("vgg19", "resnet32_2x")
 RT_METHODS = ("lottery", "snip", "grasp", "random_tickets")
@@ -62,11 +67,42 @@ def chapter(P: Profile, models=None) -> list[RunConfig]:  # type: ignore[no-unty
 
 
 # ---- tables, figures and slider pages shared by the chapter's notebooks ----
-STAND_IN = {"fashion_mnist": ("cifar10",), "digits": ("cifar10",), "synthetic": ("cifar10",)}
 LABELS = {"random_tickets": "random tickets", "lottery": "lottery tickets", "lr_rewinding": "LR rewinding",
-          "hybrid": "hybrid tickets", "snip": "SNIP", "grasp": "GraSP", "dense": "full network",
+          "hybrid": "hybrid tickets", "snip": "SNIP", "grasp": "GraSP", "dense": "full network", "obd": "OBD",
           "shuffle_weights": "shuffle weights", "half_dataset": "half dataset", "corrupted_data": "corrupted data",
           "layerwise_rearrange": "layerwise rearrange", "none": "original"}
+DATASET_LABELS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "fashion_mnist": "Fashion-MNIST",
+                  "synthetic": "synthetic", "digits": "digits", "mnist": "MNIST"}
+MODEL_LABELS = {"vgg19": "VGG19", "resnet32_2x": "ResNet32 (2x wide)"}
+
+
+@dataclass(frozen=True)
+class SeedTable:
+    """The layout of one seed table: its rows (method, check), what its column groups are, where its published
+    numbers come from, and which claim colours which row."""
+
+    rows: tuple[tuple[str, str], ...]
+    columns: str  # "dataset" (models are row groups) or "model" (datasets are row groups)
+    published: tuple[tuple[str, str], ...] = ()  # (source, table name) pairs, the first is the main one
+    colour: tuple[tuple[str, str], ...] = ()  # (check or method, claim id)
+
+
+TABLES = {
+    "random tickets": SeedTable(
+        (("dense", "none"), ("lottery", "none"), ("snip", "none"), ("grasp", "none"), ("random_tickets", "none")),
+        "dataset", ((reference.SU_POSTER, "random tickets table"), (reference.SU_REPRO, "Table 1")),
+        (("random_tickets", "SU-3"),)),
+    "initial sanity": SeedTable(
+        tuple((m, c) for m in ("snip", "grasp") for c in INITIAL_CHECKS), "model", (),
+        (("corrupted_data", "SU-1"), ("layerwise_rearrange", "SU-2"))),
+    "partial sanity": SeedTable(
+        (("dense", "none"),) + PARTIAL_ROWS, "model",
+        ((reference.SU_POSTER, "sanity checks on partially-trained tickets"),),
+        (("shuffle_weights", "SU-4"), ("half_dataset", "SU-4"))),
+    "hybrid": SeedTable(
+        (("dense", "none"), ("obd", "none"), ("lr_rewinding", "none"), ("hybrid", "none")), "dataset",
+        ((reference.SU_POSTER, "hybrid tickets table"), (reference.SU_REPRO, "Table 2")), (("hybrid", "SU-5"),)),
+}
 
 
 def with_ticket(runs: pd.DataFrame) -> pd.DataFrame:
@@ -80,28 +116,97 @@ def with_ticket(runs: pd.DataFrame) -> pd.DataFrame:
 NOTHING_YET = pd.DataFrame({"note": ["no runs of this grid are stored yet at this profile"]})
 
 
-def summary(runs: pd.DataFrame, by: tuple[str, ...] = ("dataset", "model", "ticket", "sparsity")) -> pd.DataFrame:
-    """Last- and best-epoch mean +- std over seeds per cell."""
-    if runs.empty:
-        return NOTHING_YET
-    runs = with_ticket(runs)
-    last = seed_stats(runs, list(by))
-    best = seed_stats(runs, list(by), "best_test_acc")
-    last["best-epoch mean"] = best["mean"].round(2)
-    return last
+def _row_label(method: str, sanity: str, checks: bool) -> str:
+    if checks:
+        return f"{LABELS[method]}: {LABELS[sanity]}"
+    return LABELS[sanity if sanity != "none" else method]
 
 
-def table(runs: pd.DataFrame, P, table_name: str, source: str = reference.SU_POSTER) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Ours (mean +- std, last epoch) beside the published numbers of one seed table; sparse rows only."""
-    s = summary(runs[runs["method"] != "dense"])
-    if "note" in s:
-        return s
-    pub = reference.published()
-    pub = pub[(pub["table"] == table_name) & (pub["source"] == source)].rename(columns={"method": "ticket"})
-    out = comparison(s, pub, ["dataset", "model", "ticket", "sparsity"], P, STAND_IN)
-    out["ticket"] = out["ticket"].map(lambda t: LABELS.get(t, t))
-    out.insert(5, "ours (best epoch)", s["best-epoch mean"].to_numpy())
-    return out
+def _published_text(pub: pd.DataFrame, spec: SeedTable, dataset: str, model: str, method: str, sanity: str,
+                    sparsity: float) -> str:
+    """The published number(s) of a cell: the main source's 'mean ± sd', then '[Re] x' where it has one."""
+    target = su_rules.PUBLISHED_DATASET.get(dataset, dataset)
+    name = reference.MODEL_ALIASES.get(model, model)
+    what = sanity if sanity != "none" else method
+    parts = []
+    for i, (source, table_name) in enumerate(spec.published):
+        if what == "dense":
+            sel = pub[(pub["method"] == "dense") & (pub["source"] == source)]
+            sel = sel[(sel["dataset"] == target) & (sel["model"] == name)] if i == 0 else sel.iloc[:0]
+        else:
+            sel = pub[(pub["source"] == source) & (pub["table"] == table_name) & (pub["dataset"] == target)
+                      & (pub["model"] == name) & (pub["method"] == what) & ((pub["sparsity"] - sparsity).abs() < 1e-9)]
+        if len(sel):
+            r = sel.iloc[0]
+            parts.append(("" if i == 0 else "[Re] ") + fmt(r["accuracy"], r["std"]))
+    return " · ".join(parts)
+
+
+def paper_cells(runs: pd.DataFrame, P: Profile, name: str, verdicts: list[Verdict] = ()) -> pd.DataFrame:  # type: ignore[assignment]
+    """The long frame report.paper_table lays out like the seed table `name`: one row per table cell."""
+    spec = TABLES[name]
+    pub = pd.concat([reference.published(), reference.full_networks()], ignore_index=True)
+    colour_by = dict(spec.colour)
+    outcomes = {}
+    for v in verdicts:
+        for _, e in v.evidence.iterrows():
+            if "method" in e and isinstance(e.get("method"), str):
+                outcomes[(v.claim_id, e["dataset"], e["model"], round(e["density"], 6), e["method"],
+                          e["sanity"])] = e["outcome"]
+    checks = len({m for m, _ in spec.rows}) > 1 and spec.columns == "model" and not spec.published
+    datasets = list(dict.fromkeys(runs["dataset"])) or list(P.datasets)
+    models = [m for m in MODELS if m in set(runs["model"])]
+    first = min(P.sparsities)
+    rows = []
+    for d in datasets:
+        for m in models:
+            for method, sanity in spec.rows:
+                for s in sorted(P.sparsities):
+                    if method == "dense" and s != first:
+                        continue  # the seeds print the full network once, in the first column
+                    sel = runs[(runs["dataset"] == d) & (runs["model"] == m) & (runs["method"] == method)
+                               & (runs["sanity"] == sanity)]
+                    if method != "dense":
+                        sel = sel[(sel["density"] - (1 - s)).abs() < 1e-9]
+                    acc = sel["final_test_acc"]
+                    claim_id = colour_by.get(sanity if sanity != "none" else method)
+                    group, col_group = ((MODEL_LABELS.get(m, m), _dataset_header(d)) if spec.columns == "dataset"
+                                        else (_dataset_header(d), MODEL_LABELS.get(m, m)))
+                    rows.append({"row_group": group, "row": _row_label(method, sanity, checks),
+                                 "col_group": col_group, "col": f"{s * 100:.4g}%",
+                                 "mean": acc.mean() if len(acc) else np.nan,
+                                 "sd": acc.std(ddof=1) if len(acc) > 1 else np.nan,
+                                 "published": _published_text(pub, spec, d, m, method, sanity, s),
+                                 "outcome": outcomes.get((claim_id, d, m, round(1 - s, 6), method, sanity), "")})
+    return pd.DataFrame(rows)
+
+
+def verdicts(runs: pd.DataFrame, P: Profile, ids: tuple[str, ...]) -> list[Verdict]:
+    """The verdicts of these claims on this page's runs."""
+    return [evaluate(cid, runs, P.scale()) for cid in ids]
+
+
+def effects(vs: list[Verdict], P: Profile, title: str) -> plt.Figure:
+    """Our effect against the published one, per cell, for one claim family."""
+    ours = f"{', '.join(DATASET_LABELS.get(d, d) for d in P.datasets)}, {P.name} profile"
+    return effects_figure(vs, title, P.scale(), ours, "the seeds' CIFAR runs, full scale")
+
+
+def _dataset_header(dataset: str) -> str:
+    """'Fashion-MNIST (published: CIFAR-10)' when our dataset stands in for the published one."""
+    target = su_rules.PUBLISHED_DATASET.get(dataset, dataset)
+    ours = DATASET_LABELS.get(dataset, dataset)
+    return ours if target == dataset else f"{ours} (published: {DATASET_LABELS.get(target, target)})"
+
+
+def table(runs: pd.DataFrame, P: Profile, name: str, verdicts: list[Verdict] = ()) -> HTML:  # type: ignore[assignment]
+    """The seed table `name` with our numbers in it (mean ± sd over seeds, last epoch), published beneath."""
+    spec = TABLES[name]
+    sources = "; ".join(f"{s}, {t}" for s, t in spec.published) or "the seeds give this experiment as a figure only"
+    caption = (f"Ours: last-epoch test accuracy (%), mean ± sd over {len(P.seeds)} seeds at the {P.name} profile. "
+               f"Beneath, muted: published at full scale ({sources}). Compare effects within a column, not our "
+               "numbers with theirs: the datasets and scales differ.")
+    return paper_table(paper_cells(runs, P, name, verdicts), caption)
 
 
 def thinnest_layer(model: str, width: float, image_size: int, densities: dict[str, float]) -> float:
@@ -180,30 +285,26 @@ def layer_densities(store: Store, cfgs: list, sparsity: float, seed: int) -> pd.
     return pd.DataFrame(rows)
 
 
-def slider_page(runs: pd.DataFrame, P, cfgs: list, table_name: str | None, tickets: tuple[str, ...]):  # type: ignore[no-untyped-def]
-    """The function a sparsity slider calls for each position: the accuracy table and the layer-density plot."""
+def slider_page(runs: pd.DataFrame, P: Profile, cfgs: list, name: str, tickets: tuple[str, ...],  # type: ignore[type-arg]
+                verdicts: list[Verdict] = ()):  # type: ignore[assignment, no-untyped-def]
+    """The function a sparsity slider calls for each position: that column of the seed table, and the per-layer
+    density of each ticket's mask there."""
     store = Store()
-    full = table(runs, P, table_name) if table_name else summary(runs[runs["method"] != "dense"])
+    cells = paper_cells(runs, P, name, verdicts)
     seed = min(P.seeds)
 
-    compact = [c for c in full.columns if c not in ("source", "scale", "dataset")]
-
     def render(s: float) -> None:
-        if "note" in full:
-            display(full)
-            return
-        display(HTML(f"<p><b>Sparsity {s:.0%}</b>: ours at the {P.name} profile; published numbers are at full "
-                     "scale on CIFAR-10 (the source and scale columns of the table above give the detail).</p>"))
-        display(full.loc[(full["sparsity"] - s).abs() < 1e-9, compact].reset_index(drop=True))
+        display(paper_table(cells[cells["col"] == f"{s * 100:.4g}%"]))
         dens = layer_densities(store, cfgs, s, seed)
-        dens = dens[dens["ticket"].isin([LABELS.get(t, t) for t in tickets])]
+        dens = dens[dens["ticket"].isin([LABELS.get(t, t) for t in tickets])] if len(dens) else dens
         if len(dens) == 0:
             return
         g = sns.relplot(data=dens, x="layer", y="density", hue="ticket", col="model", kind="line", marker="o",
-                        height=3.2, aspect=1.5, facet_kws={"sharex": False})
-        g.set_axis_labels("layer (conv/linear, input to output)", "density (fraction kept)")
+                        height=3.0, aspect=1.5, facet_kws={"sharex": False})
+        g.set_axis_labels("layer (conv/linear, input to output)", "density (fraction kept, log scale)")
         g.set(yscale="log")
-        g.figure.suptitle(f"Per-layer density of each mask at {s:.0%} sparsity (seed {seed})", y=1.04)
+        g.figure.suptitle(f"Per-layer density of each mask at {s:.0%} sparsity (seed {seed}; {P.name} profile)",
+                          y=1.04)
 
     return render
 

@@ -63,9 +63,11 @@ def uniform(sizes: dict[str, int], density: float) -> dict[str, float]:
 
 def smart_ratio(sizes: dict[str, int], linear: set[str], density: float, form: str = "resnet",
                 linear_density: float = 0.3) -> dict[str, int]:
-    """Su et al.'s smart-ratio counts (eq. 4 of the [Re] paper): layer l of L keeps a share proportional to
-    (L-l+1)^2 + (L-l+1) (divided by l^2 for the VGG form); every Linear keeps `linear_density`; ratios above 1
-    are clipped and their excess moves to later layers; the total equals floor(density * total)."""
+    """Su et al.'s smart-ratio counts (eq. 4 of the [Re] paper), as their SmartRatio.py computes them: layer l of L
+    keeps a share proportional to (L-l+1)^2 + (L-l+1) (divided by l^2 for the VGG form), scaled so the conv layers
+    hold floor(density * total) minus the Linear layers' floor(linear_density * n); ratios above 1 are clipped and
+    their excess (floored) moves to the next layers with room; each layer keeps int(ratio * n) weights. The flooring
+    remainder is not handed to another layer, so the total may fall a few weights short of floor(density * total)."""
     check_density(density)
     if form not in ("resnet", "vgg"):
         raise ValueError(f"unknown smart-ratio form {form!r}; choose 'resnet' or 'vgg'")
@@ -84,21 +86,18 @@ def smart_ratio(sizes: dict[str, int], linear: set[str], density: float, form: s
                          "choose a density between the Linear share and what the conv layers can hold")
     scale = budget / sum(raw[k] * sizes[k] for k in convs)
     ratio = {k: raw[k] * scale for k in convs}
-    extra = 0.0
+    extra = 0  # whole weights, floored as their code floors them; the cascade stops once nothing is left over
     for k in convs:
         if ratio[k] >= 1.0:
-            extra += (ratio[k] - 1.0) * sizes[k]
+            extra += int((ratio[k] - 1.0) * sizes[k])
             ratio[k] = 1.0
-        elif extra > 0:
-            take = min((1.0 - ratio[k]) * sizes[k], extra)
-            ratio[k] += take / sizes[k]
-            extra -= take
+        else:
+            room = int((1.0 - ratio[k]) * sizes[k])
+            ratio[k] = ratio[k] + extra / sizes[k] if room >= extra else 1.0
+            extra = 0 if room >= extra else extra - room
+        if extra == 0:
+            break
     counts = {k: min(sizes[k], int(ratio[k] * sizes[k])) for k in convs}
-    short = budget - sum(counts.values())
-    for k in convs:  # floors lose < 1 weight per layer: hand them back in layer order
-        add = min(short, sizes[k] - counts[k])
-        counts[k] += add
-        short -= add
     counts.update(lin_counts)
     return {k: counts[k] for k in names}
 

@@ -65,6 +65,9 @@ class Ticket:
 
 Method = Callable[[PruneContext], Ticket]
 METHODS: Registry[Method] = Registry("pruning method")
+# A method's revision enters its runs' hash when above 1. Bump it when a code change alters what the method
+# computes: its old records are then recomputed and no other method's records are touched.
+REVISIONS = {"random_tickets": 2, "hybrid": 2}  # 2: smart-ratio counts floored per layer, no remainder hand-back
 
 
 def _sizes(model: nn.Module) -> dict[str, int]:
