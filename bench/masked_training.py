@@ -19,7 +19,8 @@ STEPS = {"lenet300_100": 400, "resnet20": 30}  # about a second per measurement 
 def plain(model: torch.nn.Module, data, amp: bool, steps: int) -> float:  # type: ignore[no-untyped-def]
     """A textbook loop: normalised float tensors, SGD with momentum and weight decay, no mask."""
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-    x = data.normalize(data.train_x).contiguous(memory_format=torch.channels_last)
+    x = data.normalize(data.train_x)
+    x = x.contiguous(memory_format=torch.channels_last) if amp and x.dim() == 4 else x  # as ticketkit.train does
     g = torch.Generator().manual_seed(0)
 
     def run() -> None:
@@ -51,7 +52,8 @@ def main() -> None:
         data = made_data(steps * BATCH, channels, size)
         data = data.__class__(**{**data.__dict__, "test_x": data.test_x[:0], "test_y": data.test_y[:0]})
         torch.manual_seed(0)
-        model = build_model(name, channels, 10, size).to(memory_format=torch.channels_last)
+        model = build_model(name, channels, 10, size)
+        model = model.to(memory_format=torch.channels_last) if amp else model
         g = torch.Generator().manual_seed(1)
         mask = Mask({k: torch.rand(p.shape, generator=g) < 0.1 for k, p in prunable_parameters(model).items()})
         runs: dict[str, list[float]] = {"plain": [], "dense": [], "masked": []}

@@ -31,6 +31,18 @@ def test_every_source_notebook_is_in_the_book_and_has_a_parameters_cell():
         assert all(line.count("=") <= 1 for line in params[0].source.splitlines()), name
 
 
+def test_parameters_collapse_and_injected_values_leave_the_page(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("profile = 'cpu'"),
+                                         nbformat.v4.new_code_cell("profile = 'smoke'"),
+                                         nbformat.v4.new_code_cell("print(profile)")])
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.cells[1].metadata["tags"] = ["injected-parameters"]
+    nbformat.write(nb, tmp_path / "p.ipynb")
+    book.hide_parameters(tmp_path / "p.ipynb")
+    tags = [c.metadata.get("tags", []) for c in nbformat.read(tmp_path / "p.ipynb", as_version=4).cells]
+    assert tags == [["parameters", "hide-cell"], ["injected-parameters", "remove-cell"], []]
+
+
 @pytest.fixture(scope="module")
 def smoke_book(tmp_path_factory):
     """Build the smoke book in a copy of the book's sources (the real _build/ is left alone)."""

@@ -194,3 +194,9 @@ def test_thinnest_layer_is_density_times_fan_in_after_the_first_layer():
     assert su.thinnest_layer("vgg19", 0.125, 32, dens) == 0.01 * 576
     dens["classifier.weight"] = 0.05
     assert abs(su.thinnest_layer("vgg19", 0.125, 32, dens) - 0.05 * 64) < 1e-12
+
+
+def test_effects_table_leaves_no_nan_where_a_claim_has_no_model_or_published_effect():
+    P = get_profile("cpu")
+    html = report.effects_table(su.verdicts(rt_runs(("vgg19",)), P, ("SU-3", "SU-7"))).data
+    assert ">nan<" not in html and "best − last epoch" in html and "+0.55 ± 0.32" in html

@@ -41,12 +41,14 @@ def execution_order(names: list[str], root: Path = ROOT) -> list[str]:
 
 
 def hide_parameters(path: Path) -> None:
-    """Collapse the parameters and injected-parameters cells in the rendered page (still one click away)."""
+    """Collapse the parameters cell in the rendered page (one click away); the values papermill injected are
+    removed from the page, whose scale line states the profile they chose."""
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])
-        if ("parameters" in tags or "injected-parameters" in tags) and "hide-cell" not in tags:
-            tags.append("hide-cell")
+        extra = "remove-cell" if "injected-parameters" in tags else "hide-cell" if "parameters" in tags else None
+        if extra and extra not in tags:
+            tags.append(extra)
     nbformat.write(nb, path)
 
 

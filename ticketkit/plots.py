@@ -44,7 +44,7 @@ def effects_figure(verdicts: Sequence[Verdict], title: str, scale: str, ours: st
         return _forest(df, title, fig_note, ours)
     df = df[df["published"].notna()]
     models = list(dict.fromkeys(df.get("model", pd.Series(["all"] * len(df)))))
-    fig, ax = plt.subplots(figsize=(5.4, 4.3))
+    fig, ax = plt.subplots(figsize=(4.8, 3.6))
     for i, m in enumerate(models):
         sub = df[df["model"] == m] if "model" in df else df
         for outcome, g in sub.groupby("outcome"):

@@ -154,6 +154,7 @@ def effects_table(verdicts: Sequence[Verdict]) -> HTML:
         return HTML(f"{_STYLE}<p class='tk-cap'>No cells to show yet at this profile.</p>")
     df = pd.concat(frames, ignore_index=True)
     df = df[["claim"] + [c for c in df.columns if c != "claim"]]
+    df = df.fillna({c: "—" if c.startswith("published") else "" for c in df.columns})
     colours = df["outcome"].map(lambda o: f"background-color:{OUTCOME_COLOURS.get(o, '')}" if o in OUTCOME_COLOURS
                                 else "")
     styler = df.style.hide(axis="index").apply(lambda _: colours, subset=["outcome"])

@@ -215,6 +215,12 @@ def thinnest_layer(model: str, width: float, image_size: int, densities: dict[st
     return min(densities[n] * fan for n, fan in hidden_fan_in(model, width, image_size))
 
 
+COLLAPSE_NOTE = ("**Layer collapse.** Per cell: runs whose mask lost a whole layer or every input-output path and "
+                 "trained to about chance; the most zero-density layers in one run; whether every run kept a path; "
+                 "and the mean kept incoming weights per unit of the thinnest layer after the first (density x "
+                 "fan-in; below about one, most units of that layer receive nothing).")
+
+
 def collapse_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Runs whose mask lost a layer or every path and trained to about chance, per cell, with the kept weights
     per unit of the thinnest layer (mean over seeds)."""
@@ -294,13 +300,13 @@ def slider_page(runs: pd.DataFrame, P: Profile, cfgs: list, name: str, tickets: 
     seed = min(P.seeds)
 
     def render(s: float) -> None:
-        display(paper_table(cells[cells["col"] == f"{s * 100:.4g}%"]))
+        display(paper_table(cells[(cells["col"] == f"{s * 100:.4g}%") & (cells["row"] != LABELS["dense"])]))
         dens = layer_densities(store, cfgs, s, seed)
         dens = dens[dens["ticket"].isin([LABELS.get(t, t) for t in tickets])] if len(dens) else dens
         if len(dens) == 0:
             return
         g = sns.relplot(data=dens, x="layer", y="density", hue="ticket", col="model", kind="line", marker="o",
-                        height=3.0, aspect=1.5, facet_kws={"sharex": False})
+                        height=2.6, aspect=1.6, facet_kws={"sharex": False})
         g.set_axis_labels("layer (conv/linear, input to output)", "density (fraction kept, log scale)")
         g.set(yscale="log")
         g.figure.suptitle(f"Per-layer density of each mask at {s:.0%} sparsity (seed {seed}; {P.name} profile)",
