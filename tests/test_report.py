@@ -200,3 +200,12 @@ def test_effects_table_leaves_no_nan_where_a_claim_has_no_model_or_published_eff
     P = get_profile("cpu")
     html = report.effects_table(su.verdicts(rt_runs(("vgg19",)), P, ("SU-3", "SU-7"))).data
     assert ">nan<" not in html and "best − last epoch" in html and "+0.55 ± 0.32" in html
+
+
+def test_findings_warn_when_the_runs_mix_precisions():
+    P = get_profile("cpu")
+    runs = rt_runs(("vgg19",))
+    vs = su.verdicts(runs, P, ("SU-3",))
+    assert "different precisions" not in report.findings(vs, runs.assign(precision="fp32")).data
+    mixed = runs.assign(precision=["fp32"] * 10 + ["bf16 autocast"] * (len(runs) - 10))
+    assert "different precisions (bf16 autocast: 29, fp32: 10)" in report.findings(vs, mixed).data

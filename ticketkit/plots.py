@@ -22,6 +22,12 @@ def _cells(verdicts: Sequence[Verdict]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def _margin(df: pd.DataFrame) -> float:
+    """The equivalence margin the cells were judged against (0 when none, or when it is unknown)."""
+    m = df["margin"].dropna().unique() if "margin" in df else []
+    return float(m[0]) if len(m) == 1 else 0.0
+
+
 def _label(r: pd.Series) -> str:
     spars = f" {(1 - r['density']) * 100:.4g}%" if "density" in r and not pd.isna(r["density"]) else ""
     return f"{r['claim']} {r.get('model', '')}{spars}: {r['comparison']}"
@@ -54,6 +60,9 @@ def effects_figure(verdicts: Sequence[Verdict], title: str, scale: str, ours: st
                         color=CELL_COLOURS.get(outcome, "#888888"), ms=6, capsize=2, lw=1, ls="none")
     lim = np.nanmax(np.abs(np.concatenate([df["published"], df["lo"].fillna(0), df["hi"].fillna(0)]))) * 1.08 + 0.5
     ax.plot([-lim, lim], [-lim, lim], ls="--", c="grey", lw=0.8)
+    margin = _margin(df)
+    if margin:
+        ax.axhline(-margin, c="#2e8b57", lw=0.8, ls=":")
     ax.axhline(0, c="k", lw=0.6)
     ax.axvline(0, c="k", lw=0.6)
     ax.set_xlim(-lim, lim)
@@ -65,6 +74,8 @@ def effects_figure(verdicts: Sequence[Verdict], title: str, scale: str, ours: st
     handles += [Patch(color=CELL_COLOURS[o], label=o or "not judged") for o in (HELD, FAILED, OPEN, "")
                 if o in set(df["outcome"])]
     handles.append(plt.Line2D([], [], ls="--", color="grey", label="y = x (same effect)"))
+    if margin:
+        handles.append(plt.Line2D([], [], ls=":", color="#2e8b57", label=f"−m = −{margin:g} (as good as)"))
     ax.legend(handles=handles, fontsize=7, loc="best")
     fig.tight_layout()
     fig.text(0.01, -0.01, "Bars: our 95% Welch interval (vertical), the published ± sd (horizontal). Points on the "
@@ -84,6 +95,9 @@ def _forest(df: pd.DataFrame, title: str, note: str, ours: str) -> plt.Figure:
                     fmt="o", color=CELL_COLOURS.get(outcome, "#888888"), ms=4, capsize=2, lw=1, ls="none",
                     label=outcome or "not judged")
     ax.axvline(0, c="k", lw=0.6)
+    margin = _margin(df)
+    if margin:
+        ax.axvline(-margin, c="#2e8b57", lw=0.8, ls=":", label=f"−m = −{margin:g} (as good as)")
     ax.set_yticks(y)
     ax.set_yticklabels([_label(r) for _, r in df.iterrows()], fontsize=7)
     ax.set_xlabel(f"our effect (accuracy points; {ours})")

@@ -183,9 +183,20 @@ def _phrase(row: pd.Series) -> str:
     return f"{html.escape(str(row['comparison']))}, {html.escape(where)}: <b>{html.escape(_interval(row))}</b>{vs}"
 
 
-def findings(verdicts: Sequence[Verdict], dashboard: str = "claims_dashboard.html") -> HTML:
+def precision_note(runs: pd.DataFrame) -> str:
+    """A warning when the page's runs were trained at different precisions (their effects then include it)."""
+    kinds = runs["precision"].fillna("unrecorded").value_counts() if "precision" in runs else pd.Series(dtype=int)
+    if len(kinds) < 2:
+        return ""
+    return ("Runs on this page were trained at different precisions (" +
+            ", ".join(f"{k}: {n}" for k, n in kinds.items()) + "); an effect between two of them includes that "
+            "difference. Each record states its precision (CSV below).")
+
+
+def findings(verdicts: Sequence[Verdict], runs: pd.DataFrame | None = None,
+             dashboard: str = "claims_dashboard.html") -> HTML:
     """The "What we found" box that opens a page: each claim's verdict and counts, its key effects beside the
-    published ones, and a link back to the dashboard."""
+    published ones, a warning where the runs mix precisions, and a link back to the dashboard."""
     parts = []
     for v in verdicts:
         counts = f" ({v.counts()})" if v.counts() else ""
@@ -193,6 +204,9 @@ def findings(verdicts: Sequence[Verdict], dashboard: str = "claims_dashboard.htm
         cells = "; ".join(_phrase(r) for _, r in _key_cells(v).iterrows()) if testable else ""
         note = "" if testable or not v.note else f" <i>{html.escape(v.note)}.</i>"
         parts.append(f"<p><b>{v.claim_id}: {html.escape(v.verdict)}</b>{counts}. {cells}{note}</p>")
+    warn = precision_note(runs) if runs is not None else ""
+    if warn:
+        parts.append(f"<p style='font-size:0.85em'><b>Note.</b> {html.escape(warn)}</p>")
     link = f"<p style='font-size:0.85em'>All claims at a glance: <a href='{dashboard}'>claims dashboard</a>. " \
            "Effects are differences within one setting, in accuracy points, with 95% Welch intervals.</p>"
     return HTML(f"{_STYLE}<div class='tk-found'><p><b>What we found</b></p>{''.join(parts)}{link}</div>")

@@ -228,7 +228,7 @@ def grid(configs: Iterable[RunConfig], store: Store | None = None, progress: boo
 
 
 SUMMARY_COLUMNS = ("final_test_acc", "best_test_acc", "best_epoch", "early_stop_epoch", "early_stop_test_acc",
-                   "wall_s", "device", "connected")
+                   "wall_s", "device", "precision", "connected")
 
 
 def frame(records: Iterable[dict[str, Any] | None]) -> pd.DataFrame:

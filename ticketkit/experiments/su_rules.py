@@ -56,8 +56,9 @@ def _cells(runs: pd.DataFrame, test: tuple[str, str], base: tuple[str, str], com
 def _unchanged_by_check(runs: pd.DataFrame, method: str, check: str, margin: float) -> list[dict]:
     """Checked minus original ticket, "as good as" within the margin; a cell whose original collapsed to chance in
     most seeds decides nothing (no check can hurt a ticket that already trains to chance)."""
-    rows = _cells(runs, (method, check), (method, "none"), f"{NAMES[method]}: {NAMES[check]} − original",
-                  lambda e: as_good_as(e, margin))
+    rows = [{**r, "margin": margin} for r in
+            _cells(runs, (method, check), (method, "none"), f"{NAMES[method]}: {NAMES[check]} − original",
+                   lambda e: as_good_as(e, margin))]
     b = runs[_is(runs, method)]
     dead = collapsed(b).groupby([b[c] for c in CELL]).mean() > 0.5
     for r in rows:
@@ -97,7 +98,7 @@ def su3(runs: pd.DataFrame, scale: str) -> Verdict:
         e = welch(grp["final_test_acc"], rivals[best])
         row = effect_row({**keys, "method": "random_tickets", "sanity": "none",
                           "comparison": f"random tickets − best of SNIP/GraSP ({NAMES[best]})"}, e,
-                         as_good_as(e, m))
+                         as_good_as(e, m), margin=m)
         rows.append(_with_published(row, "random_tickets", ("snip", "grasp"), "random tickets table", "Table 1"))
     return decide("SU-3", pd.DataFrame(rows), scale, why)
 
