@@ -49,8 +49,9 @@ def table(P: Profile) -> pd.DataFrame:
 
 
 def styled(df: pd.DataFrame):  # type: ignore[no-untyped-def]
-    """The dashboard as HTML with the verdict column coloured, one cell against the claim per line."""
-    return (df.style.hide(axis="index")
+    """The dashboard as HTML with the verdict column coloured, one cell against the claim per line (the paper is
+    in the overview figure above it)."""
+    return (df.drop(columns=["paper"], errors="ignore").style.hide(axis="index")
             .map(lambda v: f"background-color: {VERDICT_COLOURS.get(v, '')}", subset=["verdict"])
             .format(lambda v: v.replace("; ", "<br>"), subset=["cells against the claim"])
             .set_properties(**{"text-align": "left", "font-size": "0.85em"}))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -12,7 +13,7 @@ from IPython.display import HTML, display
 from .. import reference
 from ..models import build_model, hidden_fan_in, prunable_parameters
 from ..profiles import Profile
-from ..report import fmt, paper_table
+from ..report import fmt, paper_table, sparsity_label
 from ..runs import RunConfig, Store
 from ..plots import effects_figure
 from ..verdicts import Verdict, collapsed, evaluate
@@ -85,6 +86,7 @@ class SeedTable:
     columns: str  # "dataset" (models are row groups) or "model" (datasets are row groups)
     published: tuple[tuple[str, str], ...] = ()  # (source, table name) pairs, the first is the main one
     colour: tuple[tuple[str, str], ...] = ()  # (check or method, claim id)
+    method_in_label: bool = False  # rows read "SNIP: corrupted data" (several methods under the same checks)
 
 
 TABLES = {
@@ -94,7 +96,7 @@ TABLES = {
         (("random_tickets", "SU-3"),)),
     "initial sanity": SeedTable(
         tuple((m, c) for m in ("snip", "grasp") for c in INITIAL_CHECKS), "model", (),
-        (("corrupted_data", "SU-1"), ("layerwise_rearrange", "SU-2"))),
+        (("corrupted_data", "SU-1"), ("layerwise_rearrange", "SU-2")), method_in_label=True),
     "partial sanity": SeedTable(
         (("dense", "none"),) + PARTIAL_ROWS, "model",
         ((reference.SU_POSTER, "sanity checks on partially-trained tickets"),),
@@ -142,18 +144,17 @@ def _published_text(pub: pd.DataFrame, spec: SeedTable, dataset: str, model: str
     return " · ".join(parts)
 
 
-def paper_cells(runs: pd.DataFrame, P: Profile, name: str, verdicts: list[Verdict] = ()) -> pd.DataFrame:  # type: ignore[assignment]
+def paper_cells(runs: pd.DataFrame, P: Profile, name: str, vs: Sequence[Verdict] = ()) -> pd.DataFrame:
     """The long frame report.paper_table lays out like the seed table `name`: one row per table cell."""
     spec = TABLES[name]
     pub = pd.concat([reference.published(), reference.full_networks()], ignore_index=True)
     colour_by = dict(spec.colour)
     outcomes = {}
-    for v in verdicts:
+    for v in vs:
         for _, e in v.evidence.iterrows():
             if "method" in e and isinstance(e.get("method"), str):
                 outcomes[(v.claim_id, e["dataset"], e["model"], round(e["density"], 6), e["method"],
                           e["sanity"])] = e["outcome"]
-    checks = len({m for m, _ in spec.rows}) > 1 and spec.columns == "model" and not spec.published
     datasets = list(dict.fromkeys(runs["dataset"])) or list(P.datasets)
     models = [m for m in MODELS if m in set(runs["model"])]
     first = min(P.sparsities)
@@ -172,8 +173,8 @@ def paper_cells(runs: pd.DataFrame, P: Profile, name: str, verdicts: list[Verdic
                     claim_id = colour_by.get(sanity if sanity != "none" else method)
                     group, col_group = ((MODEL_LABELS.get(m, m), _dataset_header(d)) if spec.columns == "dataset"
                                         else (_dataset_header(d), MODEL_LABELS.get(m, m)))
-                    rows.append({"row_group": group, "row": _row_label(method, sanity, checks),
-                                 "col_group": col_group, "col": f"{s * 100:.4g}%",
+                    rows.append({"row_group": group, "row": _row_label(method, sanity, spec.method_in_label),
+                                 "col_group": col_group, "col": sparsity_label(round(1 - s, 10)),
                                  "mean": acc.mean() if len(acc) else np.nan,
                                  "sd": acc.std(ddof=1) if len(acc) > 1 else np.nan,
                                  "published": _published_text(pub, spec, d, m, method, sanity, s),
@@ -186,7 +187,7 @@ def verdicts(runs: pd.DataFrame, P: Profile, ids: tuple[str, ...]) -> list[Verdi
     return [evaluate(cid, runs, P.scale()) for cid in ids]
 
 
-def effects(vs: list[Verdict], P: Profile, title: str) -> plt.Figure:
+def effects(vs: Sequence[Verdict], P: Profile, title: str) -> plt.Figure:
     """Our effect against the published one, per cell, for one claim family."""
     ours = f"{', '.join(DATASET_LABELS.get(d, d) for d in P.datasets)}, {P.name} profile"
     return effects_figure(vs, title, P.scale(), ours, "the seeds' CIFAR runs, full scale")
@@ -199,14 +200,14 @@ def _dataset_header(dataset: str) -> str:
     return ours if target == dataset else f"{ours} (published: {DATASET_LABELS.get(target, target)})"
 
 
-def table(runs: pd.DataFrame, P: Profile, name: str, verdicts: list[Verdict] = ()) -> HTML:  # type: ignore[assignment]
+def table(runs: pd.DataFrame, P: Profile, name: str, vs: Sequence[Verdict] = ()) -> HTML:
     """The seed table `name` with our numbers in it (mean ± sd over seeds, last epoch), published beneath."""
     spec = TABLES[name]
     sources = "; ".join(f"{s}, {t}" for s, t in spec.published) or "the seeds give this experiment as a figure only"
     caption = (f"Ours: last-epoch test accuracy (%), mean ± sd over {len(P.seeds)} seeds at the {P.name} profile. "
                f"Beneath, muted: published at full scale ({sources}). Compare effects within a column, not our "
                "numbers with theirs: the datasets and scales differ.")
-    return paper_table(paper_cells(runs, P, name, verdicts), caption)
+    return paper_table(paper_cells(runs, P, name, vs), caption)
 
 
 def thinnest_layer(model: str, width: float, image_size: int, densities: dict[str, float]) -> float:
@@ -292,15 +293,16 @@ def layer_densities(store: Store, cfgs: list, sparsity: float, seed: int) -> pd.
 
 
 def slider_page(runs: pd.DataFrame, P: Profile, cfgs: list, name: str, tickets: tuple[str, ...],  # type: ignore[type-arg]
-                verdicts: list[Verdict] = ()):  # type: ignore[assignment, no-untyped-def]
+                vs: Sequence[Verdict] = ()):  # type: ignore[no-untyped-def]
     """The function a sparsity slider calls for each position: that column of the seed table, and the per-layer
     density of each ticket's mask there."""
     store = Store()
-    cells = paper_cells(runs, P, name, verdicts)
+    cells = paper_cells(runs, P, name, vs)
     seed = min(P.seeds)
 
     def render(s: float) -> None:
-        display(paper_table(cells[(cells["col"] == f"{s * 100:.4g}%") & (cells["row"] != LABELS["dense"])]))
+        column = cells["col"] == sparsity_label(round(1 - s, 10))
+        display(paper_table(cells[column & (cells["row"] != LABELS["dense"])]))
         dens = layer_densities(store, cfgs, s, seed)
         dens = dens[dens["ticket"].isin([LABELS.get(t, t) for t in tickets])] if len(dens) else dens
         if len(dens) == 0:
