@@ -68,10 +68,7 @@ def chapter(P: Profile, models=None) -> list[RunConfig]:  # type: ignore[no-unty
 
 
 # ---- tables, figures and slider pages shared by the chapter's notebooks ----
-LABELS = {"random_tickets": "random tickets", "lottery": "lottery tickets", "lr_rewinding": "LR rewinding",
-          "hybrid": "hybrid tickets", "snip": "SNIP", "grasp": "GraSP", "dense": "full network", "obd": "OBD",
-          "shuffle_weights": "shuffle weights", "half_dataset": "half dataset", "corrupted_data": "corrupted data",
-          "layerwise_rearrange": "layerwise rearrange", "none": "original"}
+LABELS = su_rules.LABELS
 DATASET_LABELS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "fashion_mnist": "Fashion-MNIST",
                   "synthetic": "synthetic", "digits": "digits", "mnist": "MNIST"}
 MODEL_LABELS = {"vgg19": "VGG19", "resnet32_2x": "ResNet32 (2x wide)"}

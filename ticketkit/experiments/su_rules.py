@@ -11,10 +11,10 @@ from ..verdicts import (CELL, FAILED, HELD, Verdict, above, as_good_as, below, c
 
 # Our dataset -> the published dataset its effects are read against (the cpu profile's stand-in for CIFAR-10).
 PUBLISHED_DATASET = {"fashion_mnist": "cifar10", "digits": "cifar10", "synthetic": "cifar10"}
-NAMES = {"random_tickets": "random tickets", "snip": "SNIP", "grasp": "GraSP", "lottery": "lottery tickets",
-         "lr_rewinding": "LR rewinding", "hybrid": "hybrid tickets", "corrupted_data": "corrupted data",
-         "layerwise_rearrange": "layerwise rearrange", "shuffle_weights": "shuffle weights",
-         "half_dataset": "half dataset"}
+LABELS = {"random_tickets": "random tickets", "lottery": "lottery tickets", "lr_rewinding": "LR rewinding",
+          "hybrid": "hybrid tickets", "snip": "SNIP", "grasp": "GraSP", "dense": "full network", "obd": "OBD",
+          "shuffle_weights": "shuffle weights", "half_dataset": "half dataset", "corrupted_data": "corrupted data",
+          "layerwise_rearrange": "layerwise rearrange", "none": "original"}  # what the pages call methods and checks
 MIN_FINAL_PHASE = 10  # epochs after the last lr decay that a best-vs-last gap needs (SU-7)
 
 
@@ -57,7 +57,7 @@ def _unchanged_by_check(runs: pd.DataFrame, method: str, check: str, margin: flo
     """Checked minus original ticket, "as good as" within the margin; a cell whose original collapsed to chance in
     most seeds decides nothing (no check can hurt a ticket that already trains to chance)."""
     rows = [{**r, "margin": margin} for r in
-            _cells(runs, (method, check), (method, "none"), f"{NAMES[method]}: {NAMES[check]} − original",
+            _cells(runs, (method, check), (method, "none"), f"{LABELS[method]}: {LABELS[check]} − original",
                    lambda e: as_good_as(e, margin))]
     b = runs[_is(runs, method)]
     dead = collapsed(b).groupby([b[c] for c in CELL]).mean() > 0.5
@@ -97,7 +97,7 @@ def su3(runs: pd.DataFrame, scale: str) -> Verdict:
         best = max(rivals, key=lambda r: rivals[r].mean())
         e = welch(grp["final_test_acc"], rivals[best])
         row = effect_row({**keys, "method": "random_tickets", "sanity": "none",
-                          "comparison": f"random tickets − best of SNIP/GraSP ({NAMES[best]})"}, e,
+                          "comparison": f"random tickets − best of SNIP/GraSP ({LABELS[best]})"}, e,
                          as_good_as(e, m), margin=m)
         rows.append(_with_published(row, "random_tickets", ("snip", "grasp"), "random tickets table", "Table 1"))
     return decide("SU-3", pd.DataFrame(rows), scale, why)
@@ -108,7 +108,7 @@ def su4(runs: pd.DataFrame, scale: str) -> Verdict:
     """The checked partially-trained ticket below the unmodified lottery ticket (interval below zero)."""
     rows = [r for check in ("shuffle_weights", "half_dataset")
             for r in _cells(runs, ("lottery", check), ("lottery", "none"),
-                            f"lottery tickets: {NAMES[check]} − original", below,
+                            f"lottery tickets: {LABELS[check]} − original", below,
                             (check, "lottery", "sanity checks on partially-trained tickets", None))]
     return decide("SU-4", pd.DataFrame(rows), scale)
 
@@ -140,7 +140,7 @@ def su6(runs: pd.DataFrame, scale: str) -> Verdict:
             ok = frac == 0 if not expect else frac > 0.5
             rows.append({"dataset": grp["dataset"].iloc[0], "model": model, "density": grp["density"].iloc[0],
                          "method": method, "sanity": "none",
-                         "comparison": f"{NAMES[method]} collapsed runs (expected: "
+                         "comparison": f"{LABELS[method]} collapsed runs (expected: "
                                        f"{'most' if expect else 'none'})",
                          "measured": f"{int(collapsed(grp).sum())}/{len(grp)}", "outcome": HELD if ok else FAILED})
     return decide("SU-6", pd.DataFrame(rows), scale)
