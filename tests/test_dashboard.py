@@ -2,7 +2,7 @@
 from ticketkit import dashboard
 from ticketkit.experiments import su
 from ticketkit.profiles import get_profile
-from ticketkit.runs import Store
+from ticketkit.store import Store
 
 
 def fake_record(cfg, acc):

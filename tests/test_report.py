@@ -134,7 +134,7 @@ def test_chapter_helpers_handle_grids_with_nothing_or_one_ticket_stored():
     import matplotlib.pyplot as plt
 
     from ticketkit.experiments import su
-    from ticketkit.runs import frame
+    from ticketkit.grid import frame
 
     P = get_profile("cpu")
     empty = frame([])
@@ -150,7 +150,7 @@ def test_chapter_helpers_handle_grids_with_nothing_or_one_ticket_stored():
 
 def test_layer_densities_come_back_in_module_order_from_a_sorted_record():
     from ticketkit.experiments import su
-    from ticketkit.runs import Store
+    from ticketkit.store import Store
 
     P = get_profile("smoke")
     cfg = P.run("synthetic", "vgg19", "random_tickets", 0.9, seed=0)

@@ -4,7 +4,9 @@ import json
 import pytest
 
 from ticketkit.profiles import get_profile
-from ticketkit.runs import RunConfig, Store, grid
+from ticketkit.grid import grid
+from ticketkit.runs import RunConfig
+from ticketkit.store import Store
 
 
 def fake_runner(calls):

@@ -22,8 +22,9 @@ def run_grids(names: list[str], profile: str, models: list[str] | None) -> None:
     import time
 
     from .experiments import GRIDS
+    from .grid import grid
     from .profiles import get_profile
-    from .runs import Store, execute
+    from .store import Store
 
     P = get_profile(profile)
     store = Store()
@@ -33,12 +34,15 @@ def run_grids(names: list[str], profile: str, models: list[str] | None) -> None:
         cfgs = [c for c in GRIDS[name](P) if not models or c.model in models]
         todo = [c for c in cfgs if store.get(c) is None]
         print(f"{name}: {len(cfgs)} runs, {len(todo)} to compute", flush=True)
-        for i, c in enumerate(todo, 1):
-            t = time.perf_counter()
-            rec = execute(c)
-            store.put(c, rec)
-            print(f"[{i}/{len(todo)}] {c.model} {c.method} {c.sanity} density={c.density:g} seed={c.seed}: "
-                  f"{rec['final_test_acc']:.2f}% in {time.perf_counter() - t:.0f}s", flush=True)
+        done, start = [0], [time.perf_counter()]
+
+        def line(c, rec):  # type: ignore[no-untyped-def]
+            done[0] += 1
+            print(f"[{done[0]}/{len(todo)}] {c.model} {c.method} {c.sanity} density={c.density:g} seed={c.seed}: "
+                  f"{rec['final_test_acc']:.2f}% in {time.perf_counter() - start[0]:.0f}s", flush=True)
+            start[0] = time.perf_counter()
+
+        grid(todo, store, progress=False, on_record=line)
 
 
 def main(argv: list[str] | None = None) -> None:

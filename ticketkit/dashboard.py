@@ -9,7 +9,8 @@ import pandas as pd
 from .claims import CLAIMS
 from .experiments.su import NOTEBOOK_GRIDS
 from .profiles import Profile
-from .runs import Store, frame
+from .grid import frame
+from .store import Store
 from .plots import VERDICT_COLOURS
 from .verdicts import NOT_RUN, RULES, evaluate
 

@@ -1,8 +1,4 @@
-"""Run configs, their stable hashes, and the JSON result store that makes grids resumable and the book cheap.
-
-One record per run at results/<hash>.json, written atomically when the run finishes, so an interrupted grid
-loses at most the run in progress and a rebuilt book re-trains nothing.
-"""
+"""Run configs, their stable hashes (which name the records), and the execution of one run."""
 from __future__ import annotations
 
 import hashlib
@@ -11,12 +7,9 @@ import os
 import platform
 import subprocess
 import time
-import warnings
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
-from typing import Any, Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
-import pandas as pd
 import torch
 
 from .data import DATASETS, load_data
@@ -24,15 +17,10 @@ from .models import MODELS, build_model
 from .pruning.allocators import check_density
 from .pruning.methods import METHODS, REVISIONS, PruneContext, prune, spec_key
 from .pruning.sanity import SANITY
+from .store import REPO_ROOT
 from .train import TrainSpec, default_device, precision, train
 
 SCHEMA = 1  # bump when a change in the code changes what a config means; old records are then recomputed
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def results_dir() -> Path:
-    """$TICKETKIT_RESULTS, else results/ at the repository root."""
-    return Path(os.environ.get("TICKETKIT_RESULTS", REPO_ROOT / "results"))
 
 
 @dataclass(frozen=True)
@@ -84,60 +72,6 @@ class RunConfig:
     @property
     def effective_data_seed(self) -> int:
         return self.seed if self.data_seed is None else self.data_seed
-
-
-class CorruptRecord(ValueError):
-    """A result file that cannot be trusted; it is reported and recomputed."""
-
-
-class Store:
-    """results/<hash>.json records: atomic writes, validated reads."""
-
-    def __init__(self, root: str | Path | None = None) -> None:
-        self.root = Path(root) if root else results_dir()
-
-    def path(self, cfg: RunConfig) -> Path:
-        return self.root / f"{cfg.key()}.json"
-
-    def get(self, cfg: RunConfig) -> dict[str, Any] | None:
-        """The stored record, or None when absent; a corrupt one is reported (path and reason) and ignored."""
-        path = self.path(cfg)
-        if not path.is_file():
-            return None
-        try:
-            return self.validate(json.loads(path.read_text()), cfg)
-        except (json.JSONDecodeError, UnicodeDecodeError, CorruptRecord) as err:
-            warnings.warn(f"corrupt result record {path}: {err}; it will be recomputed", stacklevel=2)
-            return None
-
-    @staticmethod
-    def validate(rec: Any, cfg: RunConfig) -> dict[str, Any]:
-        if not isinstance(rec, dict):
-            raise CorruptRecord("not a JSON object")
-        if rec.get("config") != cfg.to_dict():
-            raise CorruptRecord("its config does not match the config its name (hash) stands for")
-        hist = rec.get("history")
-        if not isinstance(hist, list) or not hist or "test_acc" not in hist[-1]:
-            raise CorruptRecord("missing per-epoch history with test accuracy")
-        return rec
-
-    def put(self, cfg: RunConfig, record: dict[str, Any]) -> Path:
-        path = self.path(cfg)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(record, indent=1, sort_keys=True))
-        os.replace(tmp, path)
-        return path
-
-    def records(self) -> list[dict[str, Any]]:
-        """Every readable record in the store (the claims dashboard reads these)."""
-        out = []
-        for p in sorted(self.root.glob("*.json")):
-            try:
-                out.append(json.loads(p.read_text()))
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                warnings.warn(f"corrupt result record {p}: not valid JSON; skipped", stacklevel=2)
-        return out
 
 
 def _git_commit() -> str:
@@ -199,58 +133,3 @@ def execute(cfg: RunConfig, progress: bool = False, data_root: str | None = None
         "data_source": data.source, "versions": _versions(), "git_commit": _git_commit(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-
-
-Runner = Callable[[RunConfig, bool], dict[str, Any]]
-
-
-def grid(configs: Iterable[RunConfig], store: Store | None = None, progress: bool = True,
-         runner: Runner | None = None, compute: bool = True) -> pd.DataFrame:
-    """Run every config that has no valid record (in order), store each as it finishes, return all as a table.
-
-    Pass progress=False in headless (papermill) runs: a tqdm widget in a saved notebook shows a stale bar.
-    With compute=False nothing is trained: the table holds the stored runs and a note says how many are missing.
-    """
-    store = store or Store()
-    run = runner or (lambda c, p: execute(c, p))
-    configs = list(dict.fromkeys(configs))
-    todo = [c for c in configs if store.get(c) is None]
-    if todo and not compute:
-        print(f"Note: {len(todo)} of {len(configs)} runs of this grid are not in the result store yet and were not "
-              f"computed here; the tables and verdicts below use the {len(configs) - len(todo)} stored runs. "
-              "Re-run with compute=True to train them.")
-    elif todo:
-        from tqdm.auto import tqdm
-
-        for cfg in tqdm(todo, desc="runs", disable=not progress):
-            store.put(cfg, run(cfg, progress))
-    return frame([store.get(c) for c in configs])
-
-
-SUMMARY_COLUMNS = ("final_test_acc", "best_test_acc", "best_epoch", "early_stop_epoch", "early_stop_test_acc",
-                   "wall_s", "device", "precision", "connected")
-
-
-def frame(records: Iterable[dict[str, Any] | None]) -> pd.DataFrame:
-    """One row per record: the config's fields flattened beside the summary metrics (same columns when empty)."""
-    rows = []
-    for r in records:
-        if r is None:
-            continue
-        cfg = r["config"]
-        row = {k: v for k, v in cfg.items() if k not in ("train", "options")}
-        row.update({f"train.{k}": v for k, v in cfg["train"].items()})
-        row.update({f"opt.{k}": v for k, v in cfg["options"]})
-        row.update({k: r.get(k) for k in SUMMARY_COLUMNS})
-        row["measured_density"] = r["density"]
-        row["collapsed_layers"] = len(r["collapsed_layers"])
-        row["layer_densities"] = r["layer_densities"]
-        row["prune_s"] = r["prune"]["wall_s"]
-        row["key"] = r["key"]
-        rows.append(row)
-    if not rows:
-        base = [f.name for f in fields(RunConfig) if f.name not in ("train", "options")]
-        return pd.DataFrame(columns=base + list(SUMMARY_COLUMNS) + ["measured_density", "collapsed_layers",
-                                                                    "layer_densities", "prune_s", "key"])
-    return pd.DataFrame(rows)
-

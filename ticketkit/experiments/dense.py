@@ -10,7 +10,8 @@ import seaborn as sns
 from .. import reference
 from ..profiles import Profile
 from ..report import paper_table
-from ..runs import RunConfig, Store
+from ..runs import RunConfig
+from ..store import Store
 
 STAND_IN = {"fashion_mnist": ("cifar10", "mnist"), "digits": ("mnist", "cifar10"), "synthetic": ("cifar10", "mnist")}
 

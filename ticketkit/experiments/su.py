@@ -14,7 +14,8 @@ from .. import reference
 from ..models import build_model, hidden_fan_in, prunable_parameters
 from ..profiles import Profile
 from ..report import fmt, paper_table, sparsity_label
-from ..runs import RunConfig, Store
+from ..runs import RunConfig
+from ..store import Store
 from ..plots import effects_figure
 from ..verdicts import Verdict, collapsed, evaluate
 from . import su_rules
