@@ -1,5 +1,5 @@
 """Masked-training overhead on the CPU: ticketkit's masked training loop vs plain dense PyTorch training of the
-same model, same data on tensors, same precision, measured in this process. Target: overhead <= 10%."""
+same model, same data on tensors, same precision, measured in this process. Target: overhead <= 5%."""
 from __future__ import annotations
 
 import statistics
@@ -17,8 +17,9 @@ STEPS = {"lenet300_100": 400, "resnet20": 30}  # about a second per measurement 
 
 
 def plain(model: torch.nn.Module, data, amp: bool, steps: int) -> float:  # type: ignore[no-untyped-def]
-    """A textbook loop: normalised float tensors, SGD with momentum and weight decay, no mask."""
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    """A textbook loop: normalised float tensors, fused SGD with momentum and weight decay (the optimiser
+    ticketkit uses, so the ratio isolates the loop and the mask), no mask."""
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4, fused=True)
     x = data.normalize(data.train_x)
     x = x.contiguous(memory_format=torch.channels_last) if amp and x.dim() == 4 else x  # as ticketkit.train does
     g = torch.Generator().manual_seed(0)

@@ -29,5 +29,5 @@ def test_overrides_and_bad_names():
 
 @pytest.mark.parametrize("density", [0.0, -0.1, 1.5])
 def test_density_out_of_range_is_refused(density):
-    with pytest.raises(ValueError, match=r"density must be in \(0, 1\]"):
+    with pytest.raises(ValueError, match=r"sparsity .* is out of range for method 'snip': give a sparsity in \[0, 1\)"):
         get_profile("smoke").run("synthetic", "vgg19", "snip", sparsity=1 - density)

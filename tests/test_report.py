@@ -158,7 +158,7 @@ def test_layer_densities_come_back_in_module_order_from_a_sorted_record():
     assert order[0] == "features.0.weight" and order[-1] == "classifier.weight"
     dens = {name: i / 100 for i, name in enumerate(order)}
     rec = {"config": cfg.to_dict(), "key": cfg.key(), "history": [{"epoch": 1, "test_acc": 1.0}],
-           "layer_densities": dict(sorted(dens.items()))}  # what json.dumps(sort_keys=True) leaves
+           "final_test_acc": 1.0, "density": 0.1, "layer_densities": dict(sorted(dens.items()))}  # what json.dumps(sort_keys=True) leaves
     Store().put(cfg, rec)
     out = su.layer_densities(Store(), [cfg], 0.9, 0)
     assert list(out["name"]) == order and list(out["density"]) == [i / 100 for i in range(len(order))]

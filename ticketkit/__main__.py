@@ -2,6 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import os
+from typing import TYPE_CHECKING, Callable, TypeVar
+
+if TYPE_CHECKING:
+    from .profiles import Profile
+    from .runs import RunConfig
+
+T = TypeVar("T")
 
 
 def list_registries() -> None:
@@ -17,21 +25,53 @@ def list_registries() -> None:
             print(f"  {e.name:<20} {e.description}")
 
 
-def run_grids(names: list[str], profile: str, models: list[str] | None) -> None:
-    """Run every missing config of the named grids, printing one line per finished run."""
+def select(names: list[str], P: Profile, models: list[str] | None) -> dict[str, list[RunConfig]]:
+    """Each named grid's configs at profile P, only of `models`; an unknown grid, or a model the grid does not have
+    at P, raises ValueError naming the choices, so a typo never turns into zero runs."""
+    from .experiments import GRIDS
+
+    unknown = [n for n in names if n not in GRIDS]
+    if unknown:
+        raise ValueError(f"unknown grid {unknown[0]!r}; choose from {', '.join(GRIDS)}")
+    plans = {}
+    for name in names:
+        cfgs = GRIDS[name](P)
+        have = list(dict.fromkeys(c.model for c in cfgs))
+        missing = [m for m in models or () if m not in have]
+        if missing:
+            raise ValueError(f"grid {name!r} has no model {missing[0]!r} at profile {P.name!r}; its models: "
+                             f"{', '.join(have)}")
+        plans[name] = [c for c in cfgs if not models or c.model in models]
+    return plans
+
+
+def fetch_data(configs: list[RunConfig]) -> None:
+    """Load (downloading unless TICKETKIT_DOWNLOAD=0, as runs.execute does) every dataset `configs` train on, so a
+    missing one stops the command before anything trains; the loaded arrays are cached for the runs."""
+    from .data import load_arrays
+
+    for name in dict.fromkeys(c.dataset for c in configs):
+        load_arrays(name, download=os.environ.get("TICKETKIT_DOWNLOAD", "1") != "0",
+                    verify=os.environ.get("TICKETKIT_VERIFY", "1") != "0")
+
+
+def positive_int(text: str) -> int:
+    """argparse type for --batch: a whole number >= 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of runs >= 1, got {text!r}")
+    return int(text)
+
+
+def run_grids(plans: dict[str, list[RunConfig]], scheduler: str | None = None, batch: int | None = None) -> None:
+    """Run every missing config of the planned grids (on Dask when `scheduler` is set), one line per finished run."""
     import time
 
-    from .experiments import GRIDS
     from .grid import grid
-    from .profiles import get_profile
     from .store import Store
 
-    P = get_profile(profile)
     store = Store()
-    for name in names:
-        if name not in GRIDS:
-            raise SystemExit(f"unknown grid {name!r}; choose from {', '.join(GRIDS)}")
-        cfgs = [c for c in GRIDS[name](P) if not models or c.model in models]
+    fetch_data([c for cfgs in plans.values() for c in cfgs if store.get(c) is None])
+    for name, cfgs in plans.items():
         todo = [c for c in cfgs if store.get(c) is None]
         print(f"{name}: {len(cfgs)} runs, {len(todo)} to compute", flush=True)
         done, start = [0], [time.perf_counter()]
@@ -42,7 +82,15 @@ def run_grids(names: list[str], profile: str, models: list[str] | None) -> None:
                   f"{rec['final_test_acc']:.2f}% in {time.perf_counter() - start[0]:.0f}s", flush=True)
             start[0] = time.perf_counter()
 
-        grid(todo, store, progress=False, on_record=line)
+        grid(todo, store, progress=False, on_record=line, scheduler=scheduler, batch=batch)
+
+
+def checked(parser: argparse.ArgumentParser, check: Callable[[], T]) -> T:
+    """check(), with the KeyError or ValueError of a name or value the user typed made one usage error (exit 2)."""
+    try:
+        return check()
+    except (KeyError, ValueError) as err:
+        parser.error(str(err.args[0]) if err.args else repr(err))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -52,7 +100,10 @@ def main(argv: list[str] | None = None) -> None:
     r = sub.add_parser("run", help="compute (or complete) the grids of experiments headless, storing each run")
     r.add_argument("experiments", nargs="+", help="grid names: dense, su")
     r.add_argument("--profile", default="cpu")
-    r.add_argument("--models", nargs="*", help="only these models")
+    r.add_argument("--models", nargs="+", help="only these models (of the grid's models at the profile)")
+    r.add_argument("--scheduler", help="train on this Dask scheduler (tcp://host:8786); default $TICKETKIT_SCHEDULER")
+    r.add_argument("--batch", type=positive_int, metavar="K", help="train at most K compatible runs as one model (default: K from a "
+                   "memory estimate where batching pays on this device; 1 = one at a time)")
     b = sub.add_parser("book", help="execute the notebooks in _toc.yml with papermill and build the HTML book")
     b.add_argument("--profile", default="cpu", help="smoke, cpu or paper (default cpu)")
     b.add_argument("--only", nargs="*", help="execute only these notebooks (names without .ipynb)")
@@ -62,12 +113,19 @@ def main(argv: list[str] | None = None) -> None:
     if args.cmd == "list":
         list_registries()
     elif args.cmd == "run":
-        run_grids(args.experiments, args.profile, args.models)
+        from .data import DatasetNotFound
+        from .profiles import get_profile
+
+        plans = checked(r, lambda: select(args.experiments, get_profile(args.profile), args.models))
+        try:
+            run_grids(plans, args.scheduler, args.batch)
+        except DatasetNotFound as err:
+            raise SystemExit(f"{r.prog}: error: {err}") from None
     else:
         from . import book
         from .profiles import get_profile
 
-        get_profile(args.profile)  # fail early on a bad name
+        checked(b, lambda: (get_profile(args.profile), book.check_names(args.only or [])))
         if args.no_build:
             book.execute(args.profile, args.only, args.compute)
         else:

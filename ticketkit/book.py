@@ -31,6 +31,15 @@ def toc_notebooks(root: Path = ROOT) -> list[str]:
     return names
 
 
+def check_names(names: list[str], root: Path = ROOT) -> list[str]:
+    """The given notebook names, refused (ValueError naming the book's notebooks) unless _toc.yml lists each one."""
+    known = toc_notebooks(root)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown notebook {unknown[0]!r}; the book's notebooks are: {', '.join(known)}")
+    return names
+
+
 def execution_order(names: list[str], root: Path = ROOT) -> list[str]:
     """Grid notebooks first, then summary pages (metadata ticketkit.summary) that read the records they wrote."""
     def is_summary(name: str) -> bool:
@@ -60,7 +69,7 @@ def execute(profile: str, names: list[str] | None = None, compute: bool = False,
     target = root / "book" / "generated"
     target.mkdir(parents=True, exist_ok=True)
     out = []
-    for name in execution_order(names or toc_notebooks(root), root):
+    for name in execution_order(check_names(names, root) if names else toc_notebooks(root), root):
         src = root / "notebooks" / f"{name}.ipynb"
         if not src.is_file():
             raise FileNotFoundError(f"_toc.yml names {name!r} but {src} does not exist")

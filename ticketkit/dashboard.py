@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 
 import pandas as pd
@@ -15,28 +16,41 @@ from .plots import VERDICT_COLOURS
 from .verdicts import NOT_RUN, RULES, evaluate
 
 
-def _stored(cfgs: list) -> pd.DataFrame:  # type: ignore[type-arg]
-    """Runs table of the configs that have a record, reading the store only (corrupt-record warnings muted)."""
-    store = Store()
+def _stored(cfgs: list, store: Store | None = None) -> pd.DataFrame:  # type: ignore[type-arg]
+    """Runs table of the configs that have a record, reading the store only (corrupt-record warnings muted: the
+    store remembers them for `corrupt_note`)."""
+    store = store or Store()
     with contextlib.redirect_stderr(io.StringIO()):
         return frame([r for r in map(store.get, cfgs) if r is not None])
 
 
-def stored_runs(P: Profile, notebook: str) -> tuple[pd.DataFrame, int, int]:
+def stored_runs(P: Profile, notebook: str, store: Store | None = None) -> tuple[pd.DataFrame, int, int]:
     """(runs table, stored count, grid size) of a notebook's grid, reading the store only."""
     cfgs = list(dict.fromkeys(NOTEBOOK_GRIDS[notebook](P)))
-    runs = _stored(cfgs)
+    runs = _stored(cfgs, store)
     return runs, len(runs), len(cfgs)
+
+
+def corrupt_note(store: Store) -> str:
+    """One line naming the record files the store skipped as corrupt (empty when none), so that a verdict resting on
+    fewer runs than were computed says why."""
+    if not store.corrupt:
+        return ""
+    paths = ", ".join(str(p) for p in sorted(store.corrupt))
+    return (f"{len(store.corrupt)} stored result record(s) skipped as corrupt, so not counted here (a grid run with "
+            f"compute=True recomputes them): {paths}.")
 
 
 def table(P: Profile) -> pd.DataFrame:
     """One row per claim: its verdict at this profile from the stored runs, the cell counts, the cells that
-    decided against it, how much of its grid is stored, and its page."""
+    decided against it, how much of its grid is stored, and its page. attrs["corrupt_note"] names the records
+    skipped as corrupt (`styled` shows it as the caption)."""
+    store = Store()
     rows = []
     for c in CLAIMS:
         verdict, runs_txt, cells, against, scale = NOT_RUN, "", "", "", "not run yet"
         if c.notebook in NOTEBOOK_GRIDS and c.id in RULES:
-            runs, found, total = stored_runs(P, c.notebook)
+            runs, found, total = stored_runs(P, c.notebook, store)
             runs_txt = f"{found}/{total}"
             if found:
                 v = evaluate(c.id, runs, P.scale())
@@ -46,16 +60,20 @@ def table(P: Profile) -> pd.DataFrame:
         rows.append({"claim": c.id, "paper": c.paper, "statement": c.statement, "verdict": verdict,
                      "cells": cells, "cells against the claim": against, "runs stored": runs_txt, "scale": scale,
                      "notebook": page})
-    return pd.DataFrame(rows)
+    board = pd.DataFrame(rows)
+    board.attrs["corrupt_note"] = corrupt_note(store)
+    return board
 
 
 def styled(df: pd.DataFrame):  # type: ignore[no-untyped-def]
     """The dashboard as HTML with the verdict column coloured, one cell against the claim per line (the paper is
-    in the overview figure above it)."""
-    return (df.drop(columns=["paper"], errors="ignore").style.hide(axis="index")
-            .map(lambda v: f"background-color: {VERDICT_COLOURS.get(v, '')}", subset=["verdict"])
-            .format(lambda v: v.replace("; ", "<br>"), subset=["cells against the claim"])
-            .set_properties(**{"text-align": "left", "font-size": "0.85em"}))
+    in the overview figure above it), captioned with the note on records skipped as corrupt, if any."""
+    style = (df.drop(columns=["paper"], errors="ignore").style.hide(axis="index")
+             .map(lambda v: f"background-color: {VERDICT_COLOURS.get(v, '')}", subset=["verdict"])
+             .format(lambda v: v.replace("; ", "<br>"), subset=["cells against the claim"])
+             .set_properties(**{"text-align": "left", "font-size": "0.85em"}))
+    note = df.attrs.get("corrupt_note", "")
+    return style.set_caption(html.escape(note)) if note else style
 
 
 def findings(P: Profile, prefix: str) -> pd.DataFrame:

@@ -149,13 +149,28 @@ def _mnist_like(tv_name: str, system_dir: str | None) -> Loader:
                 return load(target, False, verify)
             except (OSError, RuntimeError) as err:
                 failure = f" The download failed: {err}."
-        hint = (f"`apt-get install dataset-fashion-mnist` (Debian) puts it in {SYSTEM_ROOT / system_dir}; "
+        hint = (f" `apt-get install dataset-fashion-mnist` (Debian) puts it in {SYSTEM_ROOT / system_dir}."
                 if system_dir else "")
         raise DatasetNotFound(
-            f"dataset {tv_name} not found. Looked for its four IDX files in: {', '.join(map(str, looked))}.{failure} "
-            f"To get it: {hint}pass download=True (needs a network), or point root=/$TICKETKIT_DATA at a copy.")
+            f"dataset {tv_name} not found. Looked for its four IDX files in: {', '.join(map(str, looked))}.{failure}"
+            f"{hint} {_how_to_get(download, f'its four IDX files ({IDX_STEMS[0]}[.gz], ...)', f'{tv_name}/raw/')}")
 
     return load
+
+
+def _how_to_get(download: bool, files: str, folder: str) -> str:
+    """What to do about a missing dataset, from the command line and notebooks as well as from Python."""
+    if download:
+        fetch = "check the network and try again, or"
+    elif os.environ.get("TICKETKIT_DOWNLOAD") == "0":
+        fetch = "downloads are off because TICKETKIT_DOWNLOAD=0: unset it to download it (needs a network), or"
+    else:
+        fetch = ("pass download=True to download it (needs a network; `python -m ticketkit` and the notebooks "
+                 "download unless TICKETKIT_DOWNLOAD=0), or")
+    data = os.environ.get("TICKETKIT_DATA")
+    now = f"now {data}" if data else "unset now"
+    return (f"To get it: {fetch} put {files} in $TICKETKIT_DATA/{folder} (the environment variable naming your "
+            f"data folder, {now}) or in {DEFAULT_ROOT}/{folder}.")
 
 
 def _cifar(num_classes: int) -> Loader:
@@ -197,9 +212,9 @@ def _cifar(num_classes: int) -> Loader:
                 failure = f" The download failed: {err}."
         raise DatasetNotFound(
             f"dataset CIFAR-{num_classes} not found. Looked for {base.base_folder}/ in: "
-            f"{', '.join(map(str, looked))}.{failure} To get it: pass download=True (needs a network), or point root=/"
-            "$TICKETKIT_DATA at the folder holding the extracted archive (add verify=False for made or re-packed "
-            "files whose MD5 sums differ from the official ones).")
+            f"{', '.join(map(str, looked))}.{failure} "
+            f"{_how_to_get(download, 'the extracted archive', f'{base.base_folder}/')} For made or re-packed files "
+            "whose MD5 sums differ from the official ones, set TICKETKIT_VERIFY=0 (verify=False in Python).")
 
     return load
 

@@ -5,29 +5,60 @@ from dataclasses import fields
 from typing import Any, Callable, Iterable
 
 import pandas as pd
+import torch
 
 from .engine import OnRecord, Task, run_tasks
-from .runs import RunConfig, execute
+from .data import num_classes
+from .models import build_model
+from .runs import RunConfig, batch_key, execute, execute_batch
+from .train import default_device
 from .store import Store
 
 Runner = Callable[[RunConfig, bool], dict[str, Any]]
 
 
-def _execute_each(task: Task, progress: bool) -> list[dict[str, Any]]:
-    return [execute(c, progress) for c in task]
+def _execute(task: Task, progress: bool) -> list[dict[str, Any]]:
+    """One run alone, or several compatible runs trained as one batch."""
+    return [execute(task[0], progress)] if len(task) == 1 else execute_batch(list(task), progress)
 
 
-def plan(todo: list[RunConfig]) -> list[Task]:
-    """The tasks that compute `todo`: one run each."""
-    return [(c,) for c in todo]
+def auto_batch(cfg: RunConfig) -> int:
+    """K for runs like `cfg`: 1 where batching does not pay on this device, else what fits in memory."""
+    from .batched import batch_size_for, batches_well
+
+    device = default_device()
+    model = build_model(cfg.model, cfg.channels or 3, num_classes(cfg.dataset), cfg.image_size, cfg.width)
+    if not batches_well(model, device):
+        return 1
+    return batch_size_for(model, torch.zeros(1, cfg.channels or 3, cfg.image_size, cfg.image_size), cfg.train, device)
+
+
+def plan(todo: list[RunConfig], batch: int | None = None) -> list[Task]:
+    """The tasks that compute `todo`: compatible runs (runs.batch_key) grouped at most K at a time, in order of
+    first appearance; K = `batch`, or auto_batch's choice when None (1 = every run alone)."""
+    if batch is not None and batch < 1:
+        raise ValueError(f"batch must be a positive number of runs trained together, or None for automatic; got {batch}")
+    groups: dict[tuple[Any, ...], list[RunConfig]] = {}
+    for c in todo:
+        groups.setdefault(batch_key(c), []).append(c)
+    tasks: list[Task] = []
+    for cfgs in groups.values():
+        k = batch if batch is not None else auto_batch(cfgs[0])
+        tasks += [tuple(cfgs[i:i + k]) for i in range(0, len(cfgs), k)]
+    return tasks
 
 
 def grid(configs: Iterable[RunConfig], store: Store | None = None, progress: bool = True,
-         runner: Runner | None = None, compute: bool = True, on_record: OnRecord | None = None) -> pd.DataFrame:
+         runner: Runner | None = None, compute: bool = True, on_record: OnRecord | None = None,
+         scheduler: Any = None, batch: int | None = None) -> pd.DataFrame:
     """Run every config that has no valid record (in order), store each as it finishes, return all as a table.
 
     Pass progress=False in headless (papermill) runs: a tqdm widget in a saved notebook shows a stale bar.
     With compute=False nothing is trained: the table holds the stored runs and a note says how many are missing.
+    `scheduler` (a Dask address, Client or cluster; default $TICKETKIT_SCHEDULER) trains on a Dask cluster whose
+    workers share the store; without one the runs train here. Runs claimed by another process are not retrained.
+    Compatible runs train `batch` at a time as one model (None: K from a memory estimate where batching pays;
+    1: one at a time); a custom `runner` trains one run at a time.
     """
     store = store or Store()
     configs = list(dict.fromkeys(configs))
@@ -37,8 +68,12 @@ def grid(configs: Iterable[RunConfig], store: Store | None = None, progress: boo
               f"computed here; the tables and verdicts below use the {len(configs) - len(todo)} stored runs. "
               "Re-run with compute=True to train them.")
     elif todo:
-        work = _execute_each if runner is None else (lambda task, p: [runner(c, p) for c in task])
-        run_tasks(plan(todo), store, work, progress, on_record)
+        store.check_writable()
+        if runner is None:
+            run_tasks(plan(todo, batch), store, _execute, progress, on_record, scheduler)
+        else:
+            run_tasks(plan(todo, 1), store, lambda task, p: [runner(c, p) for c in task], progress, on_record,
+                      scheduler)
     return frame([store.get(c) for c in configs])
 
 

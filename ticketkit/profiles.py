@@ -2,10 +2,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, get_args, get_origin, get_type_hints
 
+from .data import DATASETS
+from .models import MODELS
+from .pruning.methods import METHODS
 from .runs import RunConfig
 from .train import TrainSpec
+
+SMART_RATIO = ("random_tickets", "hybrid")  # smart-ratio counts need something pruned: sparsity 0 cannot run
+
+
+def check_sparsity(sparsity: float, method: str = "") -> float:
+    """The pruned fraction as given, checked before it becomes a density, so a grid that cannot run fails early."""
+    if isinstance(sparsity, bool) or not isinstance(sparsity, (int, float)):
+        raise TypeError(f"sparsity {sparsity!r} is not a number; give the pruned fraction, e.g. 0.9")
+    low = 0.0 < sparsity if method in SMART_RATIO else 0.0 <= sparsity
+    if not (low and sparsity < 1.0):
+        span = "(0, 1)" if method in SMART_RATIO else "[0, 1)"
+        who = f" for method {method!r}" if method else ""
+        raise ValueError(f"sparsity {sparsity!r} is out of range{who}: give a sparsity in {span} (the pruned "
+                         "fraction; 0.9 keeps 10% of the weights)")
+    return float(sparsity)
 
 
 @dataclass(frozen=True)
@@ -47,6 +65,7 @@ class Profile:
     def run(self, dataset: str, model: str, method: str = "dense", sparsity: float = 0.0, seed: int = 0,
             sanity: str = "none", **options: Any) -> RunConfig:
         """The RunConfig for one cell of a grid at this scale (sparsity 0 = dense)."""
+        check_sparsity(sparsity, method)
         if method in ("lottery", "lr_rewinding", "hybrid"):
             options.setdefault("rewind_epoch", self.rewind_epoch)
         if method == "synflow":
@@ -93,16 +112,89 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+_WORDS = {int: ("an integer", "integers"), float: ("a number", "numbers"), bool: ("True or False", ""),
+          str: ("a string", "names")}
+_SELECTIONS = ("datasets", "models", "seeds", "sparsities")  # an empty one leaves nothing to run
+_POSITIVE = ("epochs", "batch_size", "lr", "image_size", "train_subset", "test_subset", "synflow_iterations", "widths",
+             "lrs", "image_sizes", "batch_sizes")
+_NON_NEGATIVE = ("seeds", "rewind_epoch", "momentum", "weight_decay")
+_KEYS = {"datasets": DATASETS, "models": MODELS, "widths": MODELS, "lrs": MODELS, "image_sizes": MODELS,
+         "batch_sizes": METHODS}
+
+
+def _expected(hint: Any) -> str:
+    """A field type in words, for the error a value of the wrong type gets."""
+    args = get_args(hint)
+    if type(None) in args:
+        return f"{_expected(args[0])} or None"
+    if get_origin(hint) is tuple and get_origin(args[0]) is tuple:
+        return f"a mapping of name to {_expected(get_args(args[0])[1])}, e.g. {{vgg19: ...}}"
+    if get_origin(hint) is tuple:
+        return f"a list of {_WORDS[args[0]][1]} (one value is taken as a one-element list)"
+    return _WORDS[hint][0]
+
+
+def _coerce(hint: Any, value: Any) -> Any:
+    """`value` as the field type `hint` (lists and mappings become tuples, one scalar a 1-tuple); TypeError if not."""
+    args = get_args(hint)
+    if type(None) in args:
+        return None if value is None else _coerce(args[0], value)
+    if get_origin(hint) is tuple and args[-1] is Ellipsis:
+        items = list(value.items()) if isinstance(value, dict) else value
+        return tuple(_coerce(args[0], v) for v in (items if isinstance(items, (list, tuple)) else [items]))
+    if get_origin(hint) is tuple:
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            raise TypeError
+        return tuple(_coerce(a, v) for a, v in zip(args, value))
+    if isinstance(value, bool) != (hint is bool) or not isinstance(value, (int, float) if hint is float else hint):
+        raise TypeError
+    return float(value) if hint is float else value
+
+
+def _field(name: str, value: Any) -> Any:
+    """A profile field override in the field's type, or one error naming the field, the value and the type wanted."""
+    hint = get_type_hints(Profile)[name]
+    try:
+        return _coerce(hint, value)
+    except TypeError:
+        raise TypeError(f"{name} = {value!r} is not valid: expected {_expected(hint)}") from None
+
+
+def _values(p: Profile, name: str) -> list[Any]:
+    """The numbers held by a field: itself, its items, or the values of its (name, value) pairs."""
+    v = getattr(p, name)
+    if not isinstance(v, tuple):
+        return [] if v is None else [v]
+    return [x[1] if isinstance(x, tuple) else x for x in v]
+
+
+def _check(p: Profile) -> Profile:
+    """Refuse values that cannot run (empty selections, unknown names, non-positive sizes, bad sparsities) early."""
+    for name in _SELECTIONS:
+        if not getattr(p, name):
+            raise ValueError(f"{name} is empty; give at least one")
+    for name, registry in _KEYS.items():
+        for key in getattr(p, name):
+            registry.get(key[0] if isinstance(key, tuple) else key)
+    for name in _POSITIVE + _NON_NEGATIVE:
+        bad = [v for v in _values(p, name) if v < 0 or (v == 0 and name in _POSITIVE)]
+        if bad:
+            raise ValueError(f"{name} = {getattr(p, name)!r} is not valid: {bad[0]!r} is not "
+                             f"{'above 0' if name in _POSITIVE else '0 or more'}")
+    for s in p.sparsities:
+        check_sparsity(s)
+    if p.rewind_epoch > p.epochs:
+        raise ValueError(f"rewind_epoch = {p.rewind_epoch} is after the last epoch (epochs = {p.epochs})")
+    return p
+
+
 def get_profile(name: str, **overrides: Any) -> Profile:
-    """A named profile with notebook overrides applied; unknown names and fields raise one clear error."""
-    if name not in PROFILES:
+    """A named profile with notebook overrides applied, each in its field's type and range; one clear error if not."""
+    if not isinstance(name, str) or name not in PROFILES:
         raise KeyError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}")
     valid = {f.name for f in fields(Profile)}
     bad = sorted(set(overrides) - valid)
     if bad:
         raise KeyError(f"unknown profile field(s) {bad}; valid fields: {', '.join(sorted(valid))}")
-    clean = {k: tuple(map(tuple, v)) if k in ("widths", "batch_sizes") and isinstance(v, (list, dict)) and
-             not isinstance(v, dict) else (tuple(v.items()) if isinstance(v, dict) else
-                                           (tuple(v) if isinstance(v, list) else v))
-             for k, v in overrides.items() if v is not None}
-    return replace(PROFILES[name], **clean)
+    clean = {k: _field(k, v) for k, v in overrides.items() if v is not None}
+    return _check(replace(PROFILES[name], **clean))

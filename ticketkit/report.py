@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,11 +27,6 @@ _STYLE = """<style>
 .tk-found{border-left:4px solid #4a7ab7;background:#f4f7fb;padding:0.5em 0.9em;margin:0.6em 0}
 .tk-found p{margin:0.25em 0}
 </style>"""
-
-
-def overrides(**params: Any) -> dict[str, Any]:
-    """Notebook parameters that are set (not None), to pass to get_profile."""
-    return {k: v for k, v in params.items() if v is not None}
 
 
 def header(profile: Profile) -> str:

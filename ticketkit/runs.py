@@ -12,13 +12,14 @@ from typing import Any
 
 import torch
 
-from .data import DATASETS, load_data
+from .data import DATASETS, DataBundle, load_data
+from .masks import Mask, PathReport
 from .models import MODELS, build_model
 from .pruning.allocators import check_density
-from .pruning.methods import METHODS, REVISIONS, PruneContext, prune, spec_key
+from .pruning.methods import METHODS, REVISIONS, PruneContext, Ticket, prune, spec_key
 from .pruning.sanity import SANITY
 from .store import REPO_ROOT
-from .train import TrainSpec, default_device, precision, train
+from .train import TrainResult, TrainSpec, default_device, precision, train
 
 SCHEMA = 1  # bump when a change in the code changes what a config means; old records are then recomputed
 
@@ -93,8 +94,21 @@ def _versions() -> dict[str, str]:
             "numpy": numpy.__version__, "ticketkit": __version__}
 
 
-def execute(cfg: RunConfig, progress: bool = False, data_root: str | None = None) -> dict[str, Any]:
-    """Prune (on the sanity-checked data), apply mask/weight checks, train on the real data, evaluate."""
+@dataclass
+class Prepared:
+    """A run up to training: its data, the pruned (and checked) model on the device, its mask and ticket."""
+
+    cfg: RunConfig
+    data: DataBundle
+    model: torch.nn.Module
+    mask: Mask
+    ticket: Ticket
+    path: PathReport
+    t0: float
+
+
+def prepare(cfg: RunConfig, progress: bool = False, data_root: str | None = None) -> Prepared:
+    """Prune (on the sanity-checked data) and apply the mask/weight checks; training comes next."""
     t0 = time.perf_counter()
     device = default_device()
     data = load_data(cfg.dataset, root=data_root, image_size=cfg.image_size, channels=cfg.channels or None,
@@ -119,17 +133,54 @@ def execute(cfg: RunConfig, progress: bool = False, data_root: str | None = None
     on_device = mask.to(device)
     if check.weights:
         check.weights(model, on_device, g)
-    result = train(model, data, cfg.train, mask=on_device, data_seed=cfg.effective_data_seed,
-                   start_epoch=ticket.start_epoch, progress=progress, desc=f"{cfg.method} {cfg.model}")
+    return Prepared(cfg, data, model, on_device, ticket, path, t0)
+
+
+def record(p: Prepared, result: TrainResult, batch: int = 1) -> dict[str, Any]:
+    """The stored record of a trained run; `batch` says how many runs trained together with it."""
+    cfg, device = p.cfg, p.data.train_x.device
     return {
         "config": cfg.to_dict(), "key": cfg.key(), "schema": SCHEMA, "revision": REVISIONS.get(cfg.method, 1),
         "history": result.history, **result.summary(),
-        "density": mask.density(), "layer_densities": mask.densities(),
-        "collapsed_layers": list(path.collapsed_layers), "connected": path.connected,
-        "prune": {"wall_s": ticket.wall_s, "train_epochs": ticket.train_epochs, "iterations": ticket.iterations,
-                  "start_epoch": ticket.start_epoch},
-        "wall_s": time.perf_counter() - t0, "device": str(device) if device.type == "cpu" else
-        torch.cuda.get_device_name(device), "threads": torch.get_num_threads(), "precision": precision(device),
-        "data_source": data.source, "versions": _versions(), "git_commit": _git_commit(),
+        "density": p.mask.density(), "layer_densities": p.mask.densities(),
+        "collapsed_layers": list(p.path.collapsed_layers), "connected": p.path.connected,
+        "prune": {"wall_s": p.ticket.wall_s, "train_epochs": p.ticket.train_epochs,
+                  "iterations": p.ticket.iterations, "start_epoch": p.ticket.start_epoch},
+        "batch": batch, "wall_s": time.perf_counter() - p.t0,
+        "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+        "threads": torch.get_num_threads(), "precision": precision(device),
+        "data_source": p.data.source, "versions": _versions(), "git_commit": _git_commit(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def execute(cfg: RunConfig, progress: bool = False, data_root: str | None = None) -> dict[str, Any]:
+    """Prune, check, train on the real data and evaluate one run."""
+    p = prepare(cfg, progress, data_root)
+    result = train(p.model, p.data, cfg.train, mask=p.mask, data_seed=cfg.effective_data_seed,
+                   start_epoch=p.ticket.start_epoch, progress=progress, desc=f"{cfg.method} {cfg.model}")
+    return record(p, result)
+
+
+def batch_key(cfg: RunConfig) -> tuple[Any, ...]:
+    """Runs with equal keys can train as one batch: same network, data and training spec."""
+    return (cfg.dataset, cfg.model, cfg.width, cfg.image_size, cfg.channels, cfg.train_subset, cfg.test_subset,
+            cfg.val_size, cfg.train)
+
+
+def execute_batch(cfgs: list[RunConfig], progress: bool = False) -> list[dict[str, Any]]:
+    """Prune each run, then train those that start at the same epoch as one batch (see ticketkit.batched)."""
+    from .batched import train_many
+
+    if len({batch_key(c) for c in cfgs}) != 1:
+        raise ValueError("execute_batch needs runs of one network, data and training spec (see runs.batch_key)")
+    prepared = [prepare(c, progress) for c in cfgs]
+    out: dict[int, dict[str, Any]] = {}
+    for start in sorted({p.ticket.start_epoch for p in prepared}):
+        group = [i for i, p in enumerate(prepared) if p.ticket.start_epoch == start]
+        ps = [prepared[i] for i in group]
+        results = train_many([p.model for p in ps], ps[0].data, cfgs[0].train, masks=[p.mask for p in ps],
+                             data_seeds=[p.cfg.effective_data_seed for p in ps], start_epoch=start,
+                             progress=progress, desc=f"{cfgs[0].model} batch")
+        out.update({i: record(p, r, len(ps)) for i, p, r in zip(group, ps, results)})
+    return [out[i] for i in range(len(cfgs))]

@@ -7,10 +7,12 @@ NCHW: on AVX2-only CPUs oneDNN's fp32 channels_last backward is slower and can h
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import weakref
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -97,21 +99,46 @@ def autocast_enabled(device: torch.device) -> bool:
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
+def mixed_precision(device: torch.device, amp: bool) -> contextlib.AbstractContextManager:  # type: ignore[type-arg]
+    """bf16 autocast when `amp`, else nothing at all (a disabled autocast still costs microseconds a step)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16) if amp else contextlib.nullcontext()
+
+
 def precision(device: torch.device) -> str:
     return "bf16 autocast" if autocast_enabled(device) else "fp32"
 
 
-def make_optimizer(model: nn.Module, spec: TrainSpec) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
-    if spec.optimizer == "adam":
-        return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
-    return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay)
+def make_optimizer(params: Iterable[torch.Tensor], spec: TrainSpec) -> torch.optim.Optimizer:
+    """The spec's optimiser over the given trainable tensors."""
+    params = list(params)
+    if spec.optimizer == "adam":  # fused: one pass over memory instead of ~10 (3x faster for stacked members)
+        return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay, fused=True)
+    return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay, fused=True)
 
 
 def _prep(norm: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, amp: bool) -> torch.Tensor:
     """Normalised batch, channels_last where bf16 autocast runs (see the module note)."""
     x = norm(x)
     return x.contiguous(memory_format=torch.channels_last) if amp and x.dim() == 4 else x
+
+
+def training_images(data: DataBundle, spec: TrainSpec, device: torch.device
+                    ) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
+    """(images to draw batches from, what turns a batch into network input): without augmentation the whole
+    set is normalised once (4 bytes a pixel; the same numbers per batch), else uint8 batches are augmented, then
+    normalised."""
+    norm = data.normalizer(device)
+    if spec.augment:
+        return data.train_x, norm
+    stats, x = (data.mean, data.std), data.train_x
+    hit = _NORMALISED.get(id(x))
+    if hit is None or hit[0]() is not x or hit[1] != stats:  # IMP rounds and batch members reuse one copy
+        hit = _NORMALISED[id(x)] = (weakref.ref(x), stats, norm(x))
+        weakref.finalize(x, _NORMALISED.pop, id(x), None)
+    return hit[2], lambda b: b
+
+
+_NORMALISED: dict[int, tuple] = {}  # type: ignore[type-arg]  # id(uint8 training images) -> normalised copy
 
 
 @torch.no_grad()
@@ -124,7 +151,7 @@ def evaluate(model: nn.Module, data: DataBundle, x: torch.Tensor, y: torch.Tenso
     amp = autocast_enabled(x.device)
     norm = data.normalizer(x.device)
     for xb, yb in batches(x, y, batch_size):
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
+        with mixed_precision(x.device, amp):
             out = model(_prep(norm, xb, amp))
         loss_sum += float(F.cross_entropy(out.float(), yb, reduction="sum"))
         correct += int((out.argmax(1) == yb).sum())
@@ -140,11 +167,11 @@ def train(model: nn.Module, data: DataBundle, spec: TrainSpec, *, mask: Mask | N
     (learning-rate rewinding). Checkpoints are taken at the global steps asked for (step 0 = before training)."""
     device = next(model.parameters()).device
     amp = autocast_enabled(device)
-    norm = data.normalizer(device)
+    source, feed = training_images(data, spec, device)
     if amp:
         model.to(memory_format=torch.channels_last)
     masked = MaskedParams(model, mask) if mask is not None else None
-    opt = make_optimizer(model, spec)
+    opt = make_optimizer((p for p in model.parameters() if p.requires_grad), spec)
     gen = torch.Generator().manual_seed(data_seed)
     n = len(data.train_y)
     bs = min(spec.batch_size, n)
@@ -166,14 +193,14 @@ def train(model: nn.Module, data: DataBundle, spec: TrainSpec, *, mask: Mask | N
     model.train()
     for epoch in epochs:
         loss_sum = torch.zeros((), device=device)
-        for i, (xb, yb) in enumerate(batches(data.train_x, data.train_y, bs, gen, shuffle=True, drop_last=True)):
+        for i, (xb, yb) in enumerate(batches(source, data.train_y, bs, gen, shuffle=True, drop_last=True)):
             lr = lr_at(spec, epoch + i / steps_per_epoch)
             for g in opt.param_groups:
                 g["lr"] = lr
             if spec.augment:
                 xb = augment(xb, gen)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                out = model(_prep(norm, xb, amp))
+            with mixed_precision(device, amp):
+                out = model(_prep(feed, xb, amp))
                 loss = F.cross_entropy(out.float(), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -10,9 +10,12 @@ from .scorers import Scores
 
 
 def check_density(density: float) -> float:
-    """Densities are kept fractions in (0, 1]."""
-    if not (isinstance(density, (int, float)) and 0.0 < density <= 1.0):
-        raise ValueError(f"density must be in (0, 1] (the kept fraction; sparsity 0.98 is density 0.02), got {density!r}")
+    """Densities are kept fractions in (0, 1]; the error also states the sparsity, the number users usually give."""
+    if isinstance(density, bool) or not isinstance(density, (int, float)):
+        raise ValueError(f"density must be a number in (0, 1] (the kept fraction), got {density!r}")
+    if not 0.0 < density <= 1.0:
+        raise ValueError(f"density must be in (0, 1] (the kept fraction, 1 - sparsity: sparsity 0.98 is density 0.02), "
+                         f"got {density!r}, i.e. sparsity {round(1.0 - density, 10)!r}; sparsity must be in [0, 1)")
     return float(density)
 
 

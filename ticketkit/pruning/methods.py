@@ -6,14 +6,17 @@ import copy
 import hashlib
 import json
 import math
+import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
-from ..data import DataBundle, DEFAULT_ROOT, balanced_batch
+from ..data import DataBundle, DEFAULT_ROOT, balanced_batch  # noqa: F401  DEFAULT_ROOT: tests/conftest.py patches it
 from ..masks import Mask, PathReport
 from ..models import linear_names, prunable_parameters
 from ..registry import Registry
@@ -146,15 +149,18 @@ def prune(method: str, ctx: PruneContext) -> Ticket:
 
 
 def pretrained(ctx: PruneContext, rewind_epoch: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """(trained state, state at `rewind_epoch`) of the dense network, cached on disk so that lottery tickets,
-    learning-rate rewinding and hybrid tickets of one seed share a single pre-training."""
+    """(trained state, state at `rewind_epoch`) of the dense network, cached in the result store's pretrained/
+    folder (not committed) so that lottery tickets, learning-rate rewinding and hybrid tickets of one seed share a
+    single pre-training; an unreadable cache file is reported and recomputed."""
+    from ..store import PRETRAINED, results_dir, tmp_path
+
     path = None
     if ctx.cache_key:
         digest = hashlib.sha256(f"{ctx.cache_key}|rewind={rewind_epoch}".encode()).hexdigest()[:16]
-        path = DEFAULT_ROOT / "pretrained" / f"{digest}.pt"
-        if path.is_file():
-            blob = torch.load(path, map_location="cpu", weights_only=True)
-            return blob["final"], blob["rewind"]
+        path = results_dir() / PRETRAINED / f"{digest}.pt"
+        cached = _load_pretrained(path, ctx.model.state_dict())
+        if cached is not None:
+            return cached
     net = copy.deepcopy(ctx.model)
     steps = len(ctx.data.train_y) // min(ctx.spec.batch_size, len(ctx.data.train_y))
     res = train(net, ctx.data, ctx.spec, data_seed=ctx.data_seed, checkpoint_steps=(rewind_epoch * steps,),
@@ -163,10 +169,45 @@ def pretrained(ctx: PruneContext, rewind_epoch: int) -> tuple[dict[str, torch.Te
     rewind = res.checkpoints[rewind_epoch * steps]
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save({"final": final, "rewind": rewind}, tmp)
-        tmp.replace(path)
+        tmp = tmp_path(path)
+        try:
+            torch.save({"final": final, "rewind": rewind}, tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
     return final, rewind
+
+
+def _load_pretrained(path: Path, like: dict[str, torch.Tensor]
+                     ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]] | None:
+    """The cached (final, rewind) states at `path`, or None when there is none or it is unreadable (reported)."""
+    if not path.is_file():
+        return None
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        reason = _pretrained_fault(blob, like)
+    except Exception as err:  # a truncated or foreign file fails in torch.load with many exception types
+        reason = f"{type(err).__name__}: {err}"
+    if reason is None:
+        return blob["final"], blob["rewind"]
+    warnings.warn(f"pre-training cache file {path} is unreadable ({reason}); recomputing it", stacklevel=3)
+    return None
+
+
+def _pretrained_fault(blob: Any, like: dict[str, torch.Tensor]) -> str | None:
+    """What is wrong with a loaded cache blob: missing states, or states that are not finite tensors shaped `like`."""
+    if not isinstance(blob, dict) or not {"final", "rewind"} <= blob.keys():
+        return "no 'final' and 'rewind' states"
+    for part in ("final", "rewind"):
+        state = blob[part]
+        if not isinstance(state, dict) or state.keys() != like.keys():
+            return f"its {part!r} state does not hold the model's parameters"
+        for name, t in state.items():
+            if not isinstance(t, torch.Tensor) or t.shape != like[name].shape:
+                return f"{part}[{name!r}] is not a tensor of shape {tuple(like[name].shape)}"
+            if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                return f"{part}[{name!r}] is not finite"
+    return None
 
 
 def _trained_model(ctx: PruneContext, state: dict[str, torch.Tensor]) -> nn.Module:
