@@ -2,8 +2,8 @@
 runs one after another (ticketkit.train.train), in this process, same data, masks and seeds.
 
 Images per second count every member's images. Target: >= 4x at K = 16 for LeNet-300-100 on a 2-core CPU.
-BatchNorm nets are measured too; where batching does not pay (`batches_well` is False) the grid trains them
-one at a time, and the last column says so.
+Conv-2 and a BatchNorm net are measured too; where batching does not pay (`batches_well` is False) the grid
+trains them one at a time, and the last column says so.
 """
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def main() -> None:
           f"member, median of {args.rounds} interleaved rounds")
     for name in args.nets:
         grid_mode = "batched" if batches_well(build_model(name, NETS[name][0], 10, NETS[name][1]), device) else \
-            "one at a time (BatchNorm on this device: batching does not pay)"
+            "one at a time (batching does not pay for it on this device)"
         for k in args.ks:
             seq, bat = measure(name, k, args.rounds)
             print(f"{name:>13} K={k:>2}: sequential {seq:8.0f} img/s | batched {bat:8.0f} img/s | "

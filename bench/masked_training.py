@@ -12,7 +12,7 @@ from ticketkit.masks import Mask
 from ticketkit.models import build_model, prunable_parameters
 from ticketkit.train import TrainSpec, autocast_enabled, default_device, train
 
-BATCH, ROUNDS = 128, 5
+BATCH, ROUNDS = 128, 9
 STEPS = {"lenet300_100": 400, "resnet20": 30}  # about a second per measurement on 2 cores
 
 

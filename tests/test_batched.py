@@ -76,6 +76,7 @@ def test_batchnorm_members_get_their_own_gradients_and_running_statistics():
         for name, b in net.named_buffers():
             assert torch.allclose(stack.buffers[name][i].float(), b.float(), atol=1e-6), name
     assert not batches_well(nets[0], torch.device("cpu")) and batches_well(nets[0], torch.device("cuda"))
+    assert batches_well(build_model("lenet300_100", 1, 10, 8), torch.device("cpu"))
 
 
 def cfgs(seeds, method="random_uniform", density=0.3, **kw):
@@ -95,9 +96,10 @@ def test_plan_groups_compatible_runs_k_at_a_time_and_keeps_others_apart():
         plan(a, batch=0)
 
 
-def test_auto_batch_trains_bn_nets_alone_on_the_cpu():
-    resnets = [RunConfig("synthetic", "resnet20", seed=s, width=0.25) for s in range(3)]
-    assert [len(t) for t in plan(resnets)] == [1, 1, 1]
+def test_auto_batch_trains_conv_nets_alone_on_the_cpu():
+    for net in ("resnet20", "conv2"):
+        convs = [RunConfig("synthetic", net, seed=s, width=0.25) for s in range(3)]
+        assert [len(t) for t in plan(convs)] == [1, 1, 1]
     assert len(plan(cfgs(range(4)))[0]) == 4
 
 

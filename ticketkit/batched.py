@@ -165,9 +165,9 @@ def train_many(models: list[nn.Module], data: DataBundle, spec: TrainSpec, *, ma
 
 
 def batches_well(model: nn.Module, device: torch.device) -> bool:
-    """Whether batching pays here: always on a GPU; on a CPU only without BatchNorm, whose batched kernels are
-    slower there than K separate runs (bench/many_models.py measures both)."""
-    return device.type == "cuda" or not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    """Whether batching pays here: always on a GPU; on a CPU only for fully connected nets (the LeNet bmm path),
+    as batched convolutions run slower there than K separate runs (bench/many_models.py measures both)."""
+    return device.type == "cuda" or isinstance(model, LeNet)
 
 
 def batch_size_for(model: nn.Module, sample: torch.Tensor, spec: TrainSpec, device: torch.device,
