@@ -9,8 +9,6 @@ def isolated_store(tmp_path, monkeypatch):
     monkeypatch.setenv("TICKETKIT_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     import ticketkit.data as data
-    import ticketkit.pruning.methods as methods
 
     monkeypatch.setattr(data, "DEFAULT_ROOT", tmp_path / "cache" / "ticketkit")
-    monkeypatch.setattr(methods, "DEFAULT_ROOT", tmp_path / "cache" / "ticketkit")
     yield tmp_path

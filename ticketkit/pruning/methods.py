@@ -16,7 +16,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ..data import DataBundle, DEFAULT_ROOT, balanced_batch  # noqa: F401  DEFAULT_ROOT: tests/conftest.py patches it
+from ..data import DataBundle, balanced_batch
 from ..masks import Mask, PathReport
 from ..models import linear_names, prunable_parameters
 from ..registry import Registry
