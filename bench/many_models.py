@@ -64,8 +64,8 @@ def main() -> None:
     print(f"device: {device}, threads: {torch.get_num_threads()}, precision: {precision(device)}, batch {BATCH} per "
           f"member, median of {args.rounds} interleaved rounds")
     for name in args.nets:
-        grid_mode = "batched" if batches_well(build_model(name, NETS[name][0], 10, NETS[name][1]), device) else \
-            "one at a time (batching does not pay for it on this device)"
+        grid_mode = "batched" if batches_well(build_model(name, NETS[name][0], 10, NETS[name][1])) else \
+            "one at a time (batching does not pay for it)"
         for k in args.ks:
             seq, bat = measure(name, k, args.rounds)
             print(f"{name:>13} K={k:>2}: sequential {seq:8.0f} img/s | batched {bat:8.0f} img/s | "

@@ -63,6 +63,24 @@ def test_a_batch_of_members_matches_the_same_runs_alone_and_keeps_masks_zero():
     assert together[0].history[-1]["train_loss"] != together[2].history[-1]["train_loss"]
 
 
+def test_curves_checkpoints_and_a_mid_epoch_start_match_the_runs_alone():
+    data = load_data("digits", image_size=8, val_size=200)
+    models, masks = members(2)
+    solo = [copy.deepcopy(m) for m in models]
+    kw = {"start_step": 25, "eval_every": 10, "checkpoint_steps": (30,)}  # 21 steps an epoch: starts mid-epoch 2
+    alone = [train(s, data, SPEC, mask=mk, data_seed=i, **kw) for i, (s, mk) in enumerate(zip(solo, masks))]
+    together = train_many(models, data, SPEC, masks=masks, data_seeds=[0, 1], **kw)
+    for a, t in zip(alone, together):
+        assert [c["iteration"] for c in t.curve] == [c["iteration"] for c in a.curve] == [30, 40]
+        for ca, ct in zip(a.curve, t.curve):
+            assert ct["val_loss"] == pytest.approx(ca["val_loss"], abs=1e-4)
+            assert ct["train_loss"] == pytest.approx(ca["train_loss"], abs=1e-4)
+        assert a.checkpoints.keys() == t.checkpoints.keys() == {30}
+        for name, w in a.checkpoints[30].items():
+            assert torch.allclose(t.checkpoints[30][name], w, atol=1e-4), name
+    assert len(alone[0].history) == 1  # only the second epoch's remainder trained
+
+
 def test_batchnorm_members_get_their_own_gradients_and_running_statistics():
     torch.manual_seed(0)
     nets = [build_model("resnet20", 3, 10, 16, 0.25) for _ in range(2)]
@@ -75,8 +93,7 @@ def test_batchnorm_members_get_their_own_gradients_and_running_statistics():
             assert torch.allclose(stack.params[name].grad[i], p.grad, atol=1e-5), name
         for name, b in net.named_buffers():
             assert torch.allclose(stack.buffers[name][i].float(), b.float(), atol=1e-6), name
-    assert not batches_well(nets[0], torch.device("cpu")) and batches_well(nets[0], torch.device("cuda"))
-    assert batches_well(build_model("lenet300_100", 1, 10, 8), torch.device("cpu"))
+    assert not batches_well(nets[0]) and batches_well(build_model("lenet300_100", 1, 10, 8))
 
 
 def cfgs(seeds, method="random_uniform", density=0.3, **kw):
@@ -96,7 +113,7 @@ def test_plan_groups_compatible_runs_k_at_a_time_and_keeps_others_apart():
         plan(a, batch=0)
 
 
-def test_auto_batch_trains_conv_nets_alone_on_the_cpu():
+def test_auto_batch_trains_conv_nets_alone():
     for net in ("resnet20", "conv2"):
         convs = [RunConfig("synthetic", net, seed=s, width=0.25) for s in range(3)]
         assert [len(t) for t in plan(convs)] == [1, 1, 1]

@@ -21,8 +21,8 @@ from torch.func import functional_call, stack_module_state, vmap
 from .data import DataBundle, augment, batches
 from .masks import Mask
 from .models import LeNet, prunable_parameters
-from .train import (TrainResult, TrainSpec, autocast_enabled, lr_at, make_optimizer, mixed_precision,
-                    training_images)
+from .train import (TrainResult, TrainSpec, autocast_enabled, curve_point, lr_at, make_optimizer,
+                    mixed_precision, start_position, training_images)
 
 MAX_K = 16  # beyond this the CPU gains little and one slow member holds the rest back
 
@@ -57,6 +57,11 @@ class Stack:
 
     def train(self, mode: bool = True) -> None:
         self.skeleton.train(mode)
+
+    def member_state(self, i: int, keys: list[str]) -> dict[str, torch.Tensor]:
+        """Member i's state dict (the `keys` of a model's own state_dict), copied to the CPU."""
+        both = {**self.params, **self.buffers}
+        return {k: both[k][i].detach().cpu().clone() for k in keys}
 
     def unstack_into(self, models: list[nn.Module]) -> None:
         """Copy member i's trained parameters and buffers back into models[i]."""
@@ -110,9 +115,10 @@ def _streams(x: torch.Tensor, y: torch.Tensor, bs: int,
 
 
 def train_many(models: list[nn.Module], data: DataBundle, spec: TrainSpec, *, masks: list[Mask | None],
-               data_seeds: list[int], start_epoch: int = 0, progress: bool = False,
+               data_seeds: list[int], start_epoch: int = 0, start_step: int | None = None,
+               checkpoint_steps: tuple[int, ...] = (), eval_every: int = 0, progress: bool = False,
                desc: str = "train") -> list[TrainResult]:
-    """Train K models of one architecture together, in place, as K separate `train` calls would."""
+    """Train K models of one architecture together, in place, as K separate `train` calls would (curves too)."""
     if not (len(models) == len(masks) == len(data_seeds)) or not models:
         raise ValueError("train_many needs one mask (or None) and one data seed per model")
     device = next(models[0].parameters()).device
@@ -129,15 +135,40 @@ def train_many(models: list[nn.Module], data: DataBundle, spec: TrainSpec, *, ma
     bs = min(spec.batch_size, n)
     steps_per_epoch = n // bs
     results = [TrainResult([], steps_per_epoch=steps_per_epoch) for _ in models]
+    start_epoch, skip = start_position(start_epoch, start_step, steps_per_epoch)
     epochs = range(start_epoch, spec.epochs)
     if progress:
         from tqdm.auto import tqdm
 
         epochs = tqdm(epochs, desc=f"{desc} (x{len(models)})", leave=False)
+    since = torch.zeros(stack.k, device=device)  # train loss summed since the last curve point
+    step = start_epoch * steps_per_epoch + skip
+
+    def curve_points(steps_since: int) -> None:
+        tests = evaluate_many(stack, data, data.test_x, data.test_y)
+        vals = evaluate_many(stack, data, data.val_x, data.val_y) if len(data.val_y) else [None] * stack.k
+        for m, res in enumerate(results):
+            res.curve.append(curve_point(step, float(since[m]) / steps_since if steps_since else None,
+                                         tests[m], vals[m]))
+        since.zero_()
+
+    keys = list(models[0].state_dict())
+
+    def maybe_checkpoint() -> None:
+        if step in checkpoint_steps:
+            for m, res in enumerate(results):
+                res.checkpoints[step] = stack.member_state(m, keys)
+
+    maybe_checkpoint()
+    if eval_every and step % eval_every == 0:
+        curve_points(0)
+    last_point = step
     stack.train(True)
     for epoch in epochs:
         loss_sum = torch.zeros(stack.k, device=device)
         for i, members in enumerate(_streams(source, data.train_y, bs, gens)):
+            if epoch == start_epoch and i < skip:
+                continue
             x = torch.stack([feed(augment(xb, g) if spec.augment else xb) for (xb, _), g in zip(members, gens)])
             y = torch.stack([yb for _, yb in members])
             for group in opt.param_groups:
@@ -152,6 +183,12 @@ def train_many(models: list[nn.Module], data: DataBundle, spec: TrainSpec, *, ma
                 with torch.no_grad():
                     torch._foreach_mul_(weights, keep)
             loss_sum += losses.detach()
+            since += losses.detach()
+            step += 1
+            maybe_checkpoint()
+            if eval_every and step % eval_every == 0:
+                curve_points(step - last_point)
+                last_point = step
         tests = evaluate_many(stack, data, data.test_x, data.test_y)
         vals = evaluate_many(stack, data, data.val_x, data.val_y) if len(data.val_y) else None
         for m, res in enumerate(results):
@@ -164,10 +201,10 @@ def train_many(models: list[nn.Module], data: DataBundle, spec: TrainSpec, *, ma
     return results
 
 
-def batches_well(model: nn.Module, device: torch.device) -> bool:
-    """Whether batching pays here: always on a GPU; on a CPU only for fully connected nets (the LeNet bmm path),
-    as batched convolutions run slower there than K separate runs (bench/many_models.py measures both)."""
-    return device.type == "cuda" or isinstance(model, LeNet)
+def batches_well(model: nn.Module) -> bool:
+    """Whether batching pays: for fully connected nets (the LeNet bmm path). Batched convolutions ran slower than
+    K separate runs on both a 2-core CPU and an H100 (bench/many_models.py measures both ways)."""
+    return isinstance(model, LeNet)
 
 
 def batch_size_for(model: nn.Module, sample: torch.Tensor, spec: TrainSpec, device: torch.device,

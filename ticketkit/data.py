@@ -254,6 +254,7 @@ def _synthetic(root: Path | None, download: bool, verify: bool) -> Arrays:
 
 
 _CLASSES = {"cifar10": 10, "cifar100": 100, "mnist": 10, "fashion_mnist": 10, "digits": 10, "synthetic": 10}
+_CHANNELS = {"cifar10": 3, "cifar100": 3, "mnist": 1, "fashion_mnist": 1, "digits": 1, "synthetic": 3}
 
 DATASETS.register("cifar10", "CIFAR-10 via torchvision (50k/10k 32x32 colour, 10 classes)")(
     _cifar(_CLASSES["cifar10"]))
@@ -270,6 +271,12 @@ def num_classes(name: str) -> int:
     """Class count of a registered dataset without loading it: what chance accuracy (100 / count) is read against."""
     DATASETS.get(name)
     return _CLASSES[name]
+
+
+def image_channels(name: str) -> int:
+    """Colour channels of a registered dataset's images without loading it (sizes a network's first layer)."""
+    DATASETS.get(name)
+    return _CHANNELS[name]
 
 
 _CACHE: dict[tuple[str, str, bool], Arrays] = {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from .locks import Claim, claim, holder, lock_path
 from .runs import RunConfig
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from distributed import Client, Future
 
 Task = Sequence[RunConfig]
-Work = Callable[[Task, bool], list[dict[str, Any]]]  # (task, progress) -> one record per config, in order
+Work = Callable[[Task, bool], Iterable[dict[str, Any]]]  # (task, progress) -> one record per config, in order,
+# each stored as soon as it is yielded
 OnRecord = Callable[[RunConfig, dict[str, Any]], None]
 Done = Callable[[RunConfig, dict[str, Any], bool], None]  # (config, record, trained here)
 

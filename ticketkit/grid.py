@@ -7,8 +7,10 @@ from typing import Any, Callable, Iterable
 import pandas as pd
 import torch
 
+from . import imp
+from .batched import MAX_K
 from .engine import OnRecord, Task, run_tasks
-from .data import num_classes
+from .data import image_channels, num_classes
 from .models import build_model
 from .runs import RunConfig, batch_key, execute, execute_batch
 from .train import default_device
@@ -17,20 +19,23 @@ from .store import Store
 Runner = Callable[[RunConfig, bool], dict[str, Any]]
 
 
-def _execute(task: Task, progress: bool) -> list[dict[str, Any]]:
-    """One run alone, or several compatible runs trained as one batch."""
+def _execute(task: Task, progress: bool) -> Iterable[dict[str, Any]]:
+    """One run alone, several compatible runs trained as one batch, or IMP trajectories (records as they land)."""
+    if task[0].method == "imp":
+        return imp.compute(list(task), progress)
     return [execute(task[0], progress)] if len(task) == 1 else execute_batch(list(task), progress)
 
 
 def auto_batch(cfg: RunConfig) -> int:
-    """K for runs like `cfg`: 1 where batching does not pay on this device, else what fits in memory."""
+    """K for runs like `cfg`: 1 where batching does not pay, else what fits in this device's memory."""
     from .batched import batch_size_for, batches_well
 
     device = default_device()
-    model = build_model(cfg.model, cfg.channels or 3, num_classes(cfg.dataset), cfg.image_size, cfg.width)
-    if not batches_well(model, device):
+    channels = cfg.channels or image_channels(cfg.dataset)
+    model = build_model(cfg.model, channels, num_classes(cfg.dataset), cfg.image_size, cfg.width)
+    if not batches_well(model):
         return 1
-    return batch_size_for(model, torch.zeros(1, cfg.channels or 3, cfg.image_size, cfg.image_size), cfg.train, device)
+    return batch_size_for(model, torch.zeros(1, channels, cfg.image_size, cfg.image_size), cfg.train, device)
 
 
 def plan(todo: list[RunConfig], batch: int | None = None) -> list[Task]:
@@ -39,12 +44,32 @@ def plan(todo: list[RunConfig], batch: int | None = None) -> list[Task]:
     if batch is not None and batch < 1:
         raise ValueError(f"batch must be a positive number of runs trained together, or None for automatic; got {batch}")
     groups: dict[tuple[Any, ...], list[RunConfig]] = {}
+    trajectories: dict[tuple[Any, ...], list[RunConfig]] = {}
     for c in todo:
-        groups.setdefault(batch_key(c), []).append(c)
-    tasks: list[Task] = []
+        if c.method == "imp":
+            trajectories.setdefault(imp.trajectory_key(c), []).append(c)
+        else:
+            groups.setdefault(batch_key(c), []).append(c)
+    tasks: list[Task] = [t for cfgs in trajectories.values() for t in _trajectory_tasks(cfgs, batch)]
     for cfgs in groups.values():
         k = batch if batch is not None else auto_batch(cfgs[0])
         tasks += [tuple(cfgs[i:i + k]) for i in range(0, len(cfgs), k)]
+    return tasks
+
+
+def _trajectory_tasks(cfgs: list[RunConfig], batch: int | None) -> list[Task]:
+    """IMP runs of one family as tasks of whole trials (all their levels and branches), `batch` trials a task
+    (None: as many as train together where batching pays, else one), each task ordered by level."""
+    trials = sorted({(c.seed, c.effective_data_seed) for c in cfgs})
+    per_level = max(len({imp.options(c)["branch"] for c in cfgs}), 1)
+    k = batch if batch is not None else (max(1, MAX_K // per_level) if auto_batch(cfgs[0]) > 1 else 1)
+    order = {b: i for i, b in enumerate(imp.BRANCHES)}
+    tasks: list[Task] = []
+    for i in range(0, len(trials), k):
+        chunk = set(trials[i:i + k])
+        mine = [c for c in cfgs if (c.seed, c.effective_data_seed) in chunk]
+        tasks.append(tuple(sorted(mine, key=lambda c: (imp.options(c)["level"], order[imp.options(c)["branch"]],
+                                                       c.seed))))
     return tasks
 
 

@@ -168,9 +168,9 @@ def _register_all() -> None:
     for depth in VGG_CFGS:
         MODELS.register(f"vgg{depth}", f"VGG-{depth} for CIFAR: BatchNorm, global pooling, one linear head")(
             lambda c, k, s, w, d=depth: VGG(d, c, k, w))
-    for depth in (20, 32, 56):
-        MODELS.register(f"resnet{depth}", f"ResNet-{depth} for CIFAR: 16/32/64 channels, zero-padded identity shortcuts")(
-            lambda c, k, s, w, d=depth: ResNet(d, c, k, w, "pad"))
+    for depth in (20, 32, 50, 56, 110):  # 50: Liu et al.'s CIFAR "ResNet-50", basic blocks (8 per stage)
+        MODELS.register(f"resnet{depth}", f"ResNet-{depth} for CIFAR: basic blocks, 16/32/64 channels, zero-padded "
+                                          "identity shortcuts")(lambda c, k, s, w, d=depth: ResNet(d, c, k, w, "pad"))
     MODELS.register("resnet32_2x", "Su/GraSP ResNet-32: 2x wide (32/64/128), 1x1-conv projection shortcuts")(
         lambda c, k, s, w: ResNet(32, c, k, 2 * w, "conv"))
 

@@ -107,14 +107,19 @@ class Prepared:
     t0: float
 
 
+def load_run_data(cfg: RunConfig, data_root: str | None = None) -> DataBundle:
+    """The run's data on the training device (download and checksum switches from the environment)."""
+    return load_data(cfg.dataset, root=data_root, image_size=cfg.image_size, channels=cfg.channels or None,
+                     val_size=cfg.val_size, train_subset=cfg.train_subset, test_subset=cfg.test_subset,
+                     download=os.environ.get("TICKETKIT_DOWNLOAD", "1") != "0",
+                     verify=os.environ.get("TICKETKIT_VERIFY", "1") != "0").to(default_device())
+
+
 def prepare(cfg: RunConfig, progress: bool = False, data_root: str | None = None) -> Prepared:
     """Prune (on the sanity-checked data) and apply the mask/weight checks; training comes next."""
     t0 = time.perf_counter()
     device = default_device()
-    data = load_data(cfg.dataset, root=data_root, image_size=cfg.image_size, channels=cfg.channels or None,
-                     val_size=cfg.val_size, train_subset=cfg.train_subset, test_subset=cfg.test_subset,
-                     download=os.environ.get("TICKETKIT_DOWNLOAD", "1") != "0",
-                     verify=os.environ.get("TICKETKIT_VERIFY", "1") != "0").to(device)
+    data = load_run_data(cfg, data_root)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, data.in_channels, data.num_classes, data.image_size, cfg.width).to(device)
     check = SANITY.get(cfg.sanity)
@@ -155,7 +160,11 @@ def record(p: Prepared, result: TrainResult, batch: int = 1) -> dict[str, Any]:
 
 
 def execute(cfg: RunConfig, progress: bool = False, data_root: str | None = None) -> dict[str, Any]:
-    """Prune, check, train on the real data and evaluate one run."""
+    """Prune, check, train on the real data and evaluate one run (an IMP level: with its trajectory)."""
+    if cfg.method == "imp":
+        from .imp import compute
+
+        return next(iter(compute([cfg], progress)))
     p = prepare(cfg, progress, data_root)
     result = train(p.model, p.data, cfg.train, mask=p.mask, data_seed=cfg.effective_data_seed,
                    start_epoch=p.ticket.start_epoch, progress=progress, desc=f"{cfg.method} {cfg.model}")

@@ -66,20 +66,51 @@ class TrainResult:
     history: list[dict[str, float]]
     checkpoints: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict)
     steps_per_epoch: int = 0
+    curve: list[dict[str, float]] = field(default_factory=list)  # evaluations every N iterations (eval_every)
 
     def summary(self) -> dict[str, float | int | None]:
-        """Last-epoch and best-epoch test accuracy, and the early-stopping point (minimum validation loss)."""
+        """Last-epoch and best-epoch test accuracy, and the early-stopping point: the evaluation of minimum
+        validation loss, from the every-N-iterations curve when there is one, else from the epochs."""
         last = self.history[-1]
         best = max(self.history, key=lambda h: h["test_acc"])
         out: dict[str, float | int | None] = {
             "final_test_acc": last["test_acc"], "best_test_acc": best["test_acc"], "best_epoch": best["epoch"],
             "early_stop_epoch": None, "early_stop_iteration": None, "early_stop_test_acc": None}
+        if self.curve:
+            it, acc = early_stop(self.curve)
+            out.update(early_stop_epoch=it / max(self.steps_per_epoch, 1), early_stop_iteration=it,
+                       early_stop_test_acc=acc)
+            return out
         with_val = [h for h in self.history if h.get("val_loss") is not None]
         if with_val:
             es = min(with_val, key=lambda h: h["val_loss"])
             out.update(early_stop_epoch=es["epoch"], early_stop_iteration=int(es["epoch"] * self.steps_per_epoch),
                        early_stop_test_acc=es["test_acc"])
         return out
+
+
+def early_stop(curve: list[dict[str, float]]) -> tuple[int, float]:
+    """(iteration, test accuracy) at the minimum validation loss after training began (the first minimum on
+    ties), as Frankle & Carbin compute it after training to the end."""
+    trained = [c for c in curve if c["iteration"] > curve[0]["iteration"]] or curve
+    point = min(trained, key=lambda c: c["val_loss"])
+    return int(point["iteration"]), float(point["test_acc"])
+
+
+def start_position(start_epoch: int, start_step: int | None, steps_per_epoch: int) -> tuple[int, int]:
+    """(epoch to start in, batches of it to skip): training resumes mid-epoch when rewound to an iteration."""
+    if start_step is None:
+        return start_epoch, 0
+    return divmod(start_step, max(steps_per_epoch, 1))
+
+
+def curve_point(step: int, train_loss: float | None, test: tuple[float, float],
+                val: tuple[float, float] | None) -> dict[str, float]:
+    """One evaluation of a curve: iteration, mean train loss since the previous point, test and validation."""
+    row = {"iteration": step, "train_loss": train_loss, "test_acc": test[0], "test_loss": test[1]}
+    if val is not None:
+        row["val_acc"], row["val_loss"] = val
+    return row
 
 
 def default_device() -> torch.device:
@@ -161,10 +192,11 @@ def evaluate(model: nn.Module, data: DataBundle, x: torch.Tensor, y: torch.Tenso
 
 
 def train(model: nn.Module, data: DataBundle, spec: TrainSpec, *, mask: Mask | None = None, data_seed: int = 0,
-          start_epoch: int = 0, checkpoint_steps: tuple[int, ...] = (), progress: bool = False,
-          desc: str = "train") -> TrainResult:
+          start_epoch: int = 0, start_step: int | None = None, checkpoint_steps: tuple[int, ...] = (),
+          eval_every: int = 0, progress: bool = False, desc: str = "train") -> TrainResult:
     """Train `model` in place from `start_epoch` to `spec.epochs`; the schedule starts at `start_epoch`
-    (learning-rate rewinding). Checkpoints are taken at the global steps asked for (step 0 = before training)."""
+    (learning-rate rewinding), or at iteration `start_step` when given (rewinding to an iteration). Checkpoints are taken at the global steps asked for (step 0 = before training);
+    with `eval_every` > 0 the test and validation sets are also evaluated every that many iterations (the curve)."""
     device = next(model.parameters()).device
     amp = autocast_enabled(device)
     source, feed = training_images(data, spec, device)
@@ -178,11 +210,19 @@ def train(model: nn.Module, data: DataBundle, spec: TrainSpec, *, mask: Mask | N
     steps_per_epoch = n // bs
     result = TrainResult([], steps_per_epoch=steps_per_epoch)
     wanted = set(checkpoint_steps)
-    step = start_epoch * steps_per_epoch
+    start_epoch, skip = start_position(start_epoch, start_step, steps_per_epoch)
+    step = start_epoch * steps_per_epoch + skip
+
+    since = [torch.zeros((), device=device), 0]  # train loss summed since the last curve point, and its steps
 
     def maybe_checkpoint() -> None:
         if step in wanted:
             result.checkpoints[step] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        if eval_every and step % eval_every == 0:
+            val = evaluate(model, data, data.val_x, data.val_y) if len(data.val_y) else None
+            mean = float(since[0]) / since[1] if since[1] else None
+            result.curve.append(curve_point(step, mean, evaluate(model, data, data.test_x, data.test_y), val))
+            since[0], since[1] = torch.zeros((), device=device), 0
 
     maybe_checkpoint()
     epochs = range(start_epoch, spec.epochs)
@@ -194,6 +234,8 @@ def train(model: nn.Module, data: DataBundle, spec: TrainSpec, *, mask: Mask | N
     for epoch in epochs:
         loss_sum = torch.zeros((), device=device)
         for i, (xb, yb) in enumerate(batches(source, data.train_y, bs, gen, shuffle=True, drop_last=True)):
+            if epoch == start_epoch and i < skip:
+                continue
             lr = lr_at(spec, epoch + i / steps_per_epoch)
             for g in opt.param_groups:
                 g["lr"] = lr
@@ -208,6 +250,8 @@ def train(model: nn.Module, data: DataBundle, spec: TrainSpec, *, mask: Mask | N
             if masked is not None:
                 masked.apply_to_weights()
             loss_sum += loss.detach()
+            since[0] += loss.detach()
+            since[1] += 1
             step += 1
             maybe_checkpoint()
         row = {"epoch": epoch + 1, "lr": lr_at(spec, epoch), "train_loss": float(loss_sum) / max(steps_per_epoch, 1)}

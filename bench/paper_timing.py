@@ -1,0 +1,70 @@
+"""Paper-scale cost per model family: time a slice of one training at the paper's settings on this device and
+scale it to the full run (images of the paper's shape; the cost does not depend on the pixel values).
+
+Prints, per family: iterations timed, seconds per 1,000 iterations, and the hours one full training takes here
+(alone, and for fully connected nets also per member when K trials train as one batched model).
+"""
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from _common import made_data, timed
+from ticketkit.batched import train_many
+from ticketkit.masks import Mask
+from ticketkit.models import build_model
+from ticketkit.train import TrainSpec, default_device, precision, train
+
+# name: (model, channels, size, optimiser, lr, batch, full-run iterations, source of the setting)
+FAMILIES = {
+    "LeNet-300-100 IMP level": ("lenet300_100", 1, 28, "adam", 1.2e-3, 60, 50_000, "Frankle & Carbin"),
+    "Conv-2 IMP level": ("conv2", 3, 32, "adam", 2e-4, 60, 20_000, "Frankle & Carbin"),
+    "Conv-6 IMP level": ("conv6", 3, 32, "adam", 3e-4, 60, 30_000, "Frankle & Carbin"),
+    "VGG-19 rewinding level": ("vgg19", 3, 32, "sgd", 0.1, 64, 112_000, "Frankle & Carbin, 112K"),
+    "VGG-16 (Liu lr study)": ("vgg16", 3, 32, "sgd", 0.1, 64, 160 * 782, "Liu et al., 160 epochs"),
+    "ResNet-50 basic (Liu)": ("resnet50", 3, 32, "sgd", 0.1, 64, 160 * 782, "Liu et al., 160 epochs"),
+    "ResNet-56 (Li et al.)": ("resnet56", 3, 32, "sgd", 0.1, 128, 160 * 391, "Li et al., 160 epochs"),
+}
+
+
+def seconds_per_iteration(model: str, channels: int, size: int, opt: str, lr: float, batch: int,
+                          iterations: int, k: int = 1) -> float:
+    """Wall seconds per iteration of one member (k members trained together share the time)."""
+    device = default_device()
+    data = made_data(batch * iterations, channels, size).to(device)
+    spec = TrainSpec(epochs=1, batch_size=batch, optimizer=opt, lr=lr, augment=False)
+    nets = []
+    for i in range(k):
+        torch.manual_seed(i)
+        nets.append(build_model(model, channels, 10, size).to(device))
+    masks = [Mask.ones_like(n) for n in nets]
+    warm = made_data(batch * 5, channels, size).to(device)
+    run = (lambda d: train_many(nets, d, spec, masks=masks, data_seeds=list(range(k)))) if k > 1 else \
+        (lambda d: train(nets[0], d, spec, mask=masks[0]))
+    run(warm)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return timed(lambda: (run(data), torch.cuda.synchronize() if device.type == "cuda" else None)) / iterations / k
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--iterations", type=int, default=300, help="iterations timed per family")
+    ap.add_argument("--k", type=int, default=8, help="members trained together for the fully connected net")
+    args = ap.parse_args()
+    device = default_device()
+    name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    print(f"device: {name}, {precision(device)}; {args.iterations} iterations timed per family")
+    print(f"{'family':28s} {'setting':26s} {'s/1k it':>8s} {'full run h':>10s}")
+    for family, (model, c, s, opt, lr, batch, full, source) in FAMILIES.items():
+        per = seconds_per_iteration(model, c, s, opt, lr, batch, args.iterations)
+        print(f"{family:28s} {source:26s} {1000 * per:8.2f} {full * per / 3600:10.3f}")
+        if model == "lenet300_100":
+            per_k = seconds_per_iteration(model, c, s, opt, lr, batch, args.iterations, args.k)
+            print(f"{'  per member, K=' + str(args.k):28s} {'batched':26s} {1000 * per_k:8.2f} "
+                  f"{full * per_k / 3600:10.3f}")
+
+
+if __name__ == "__main__":
+    main()

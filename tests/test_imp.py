@@ -1,0 +1,133 @@
+"""IMP trajectories: levels, per-layer rates, branches, reuse across grids, early stopping."""
+import dataclasses
+
+import pytest
+import torch
+
+import ticketkit.batched as batched
+from ticketkit import imp
+from ticketkit.data import load_data
+from ticketkit.grid import grid
+from ticketkit.models import build_model, prunable_parameters
+from ticketkit.runs import RunConfig
+from ticketkit.store import Store
+from ticketkit.train import TrainSpec, early_stop
+
+SPEC = TrainSpec(epochs=2, batch_size=60, lr=1.2e-3, optimizer="adam", weight_decay=0.0, augment=False,
+                 schedule="constant")
+BASE = RunConfig(dataset="digits", model="lenet300_100", image_size=8, val_size=200, train=SPEC,
+                 options=(("eval_every", 10),))
+
+
+def runs(levels, branches=("ticket",), seeds=(0,), **opts):
+    base = dataclasses.replace(BASE, options=tuple({**dict(BASE.options), **opts}.items()))
+    return [imp.level_config(dataclasses.replace(base, seed=s), lv, b) for s in seeds for lv in levels
+            for b in branches if lv > 0 or b == "ticket"]
+
+
+@pytest.fixture
+def trained(monkeypatch):
+    """Every member handed to training, per call: (level, branch, model copy before training, mask)."""
+    calls = []
+    real = batched.train_many
+
+    def spy(models, data, spec, *, masks, **kw):
+        level = int(kw["desc"].split()[-1])
+        calls.append([(level, {n: p.detach().clone() for n, p in prunable_parameters(m).items()}, mk)
+                      for m, mk in zip(models, masks)])
+        return real(models, data, spec, masks=masks, **kw)
+
+    monkeypatch.setattr(batched, "train_many", spy)
+    return calls
+
+
+def test_per_layer_rates_and_level_counts_match_a_hand_computation():
+    model = build_model("lenet300_100", 1, 10, 28)
+    rates = imp.layer_rates("lenet300_100", model)
+    assert rates == {"hidden.0.weight": 0.2, "hidden.1.weight": 0.2, "out.weight": 0.1}
+    sizes = {k: p.numel() for k, p in prunable_parameters(model).items()}
+    # 784*300 = 235200 -> 188160 -> 150528; 300*100 = 30000 -> 24000 -> 19200; 100*10 = 1000 -> 900 -> 810
+    assert imp.level_counts(sizes, rates, 2) == {"hidden.0.weight": 150528, "hidden.1.weight": 19200,
+                                                 "out.weight": 810}
+    assert imp.level_density(sizes, rates, 2) == pytest.approx((150528 + 19200 + 810) / 266200)
+    conv = imp.layer_rates("conv6", build_model("conv6", 3, 10, 32))
+    assert sorted(set(conv.values())) == [0.1, 0.15, 0.2]
+    assert list(conv.values())[-1] == 0.1 and list(conv.values())[:6] == [0.15] * 6
+    # global: 20% of the total each round: 266200 -> 212960 -> 170368
+    assert imp.level_counts(sizes, imp.layer_rates("x", model, "global", 0.2), 2, "global") == 170368
+    with pytest.raises(ValueError, match="scope='global'"):
+        imp.layer_rates("vgg19", build_model("vgg19", 3, 10, 32))
+
+
+def test_a_trajectory_of_l_levels_trains_l_rounds_once_and_later_grids_reuse_them(trained):
+    store = Store()
+    levels = grid(runs(range(4)), store, progress=False)
+    tickets = [m for call in trained for m in call]
+    assert [lv for lv, _, _ in tickets] == [0, 1, 2, 3]  # level 0 then exactly 3 prune-rewind-retrain rounds
+    masks = [mk for _, _, mk in tickets]
+    for a, b in zip(masks, masks[1:]):  # each level prunes inside the previous one
+        assert all(torch.all(b.tensors[n] <= a.tensors[n]) for n in a.names())
+    assert list(levels["measured_density"]) == pytest.approx(list(levels["density"]))
+    trained.clear()
+    grid(runs([2], ("reinit",)) + runs(range(4)), store, progress=False)
+    assert [lv for call in trained for lv, _, _ in call] == [2]  # only the new branch trains
+    trained.clear()
+    grid(runs(range(6)), store, progress=False)
+    assert [lv for call in trained for lv, _, _ in call] == [4, 5]  # the trajectory continues from level 3
+
+
+def test_random_reinit_keeps_the_mask_and_changes_every_kept_weight(trained):
+    grid(runs([2], ("ticket", "reinit")), Store(), progress=False)
+    (ticket, reinit), = [c for c in trained if len(c) == 2]
+    for name, keep in ticket[2].tensors.items():
+        assert torch.equal(keep, reinit[2].tensors[name])
+        assert torch.all(ticket[1][name][keep] != reinit[1][name][keep])
+
+
+def test_oneshot_equals_one_round_of_the_trained_dense_network_to_the_levels_counts(trained):
+    cfgs = runs([3], ("ticket", "oneshot"))
+    grid(cfgs, Store(), progress=False)
+    (ticket, oneshot), = [c for c in trained if len(c) == 2]
+    dense = imp.load_level(runs([0])[0])["final"]
+    for name, keep in ticket[2].tensors.items():
+        n = int(keep.sum())
+        order = torch.argsort(dense[name].abs().flatten(), descending=True)  # top-n by magnitude, by sorting
+        want = torch.zeros(keep.numel(), dtype=torch.bool)
+        want[order[:n]] = True
+        assert torch.equal(oneshot[2].tensors[name].flatten().cpu(), want)
+    assert torch.equal(oneshot[1]["out.weight"], ticket[1]["out.weight"])  # both rewound to the same init
+
+
+def test_global_scope_removes_the_rate_of_all_remaining_weights_per_level():
+    df = grid(runs(range(3), scope="global", rate=0.5), Store(), progress=False)
+    total = sum(p.numel() for p in prunable_parameters(build_model("lenet300_100", 1, 10, 8)).values())
+    assert [round(d * total) for d in df["measured_density"]] == [total, round(total / 2), round(total / 4)]
+
+
+def test_records_hold_curves_and_the_early_stop_point_comes_from_them():
+    grid(runs([0]), Store(), progress=False)
+    rec = Store().get(runs([0])[0])
+    steps = 2 * (len(load_data("digits", image_size=8, val_size=200).train_y) // 60)
+    assert [c["iteration"] for c in rec["curve"]] == list(range(0, steps + 1, 10))
+    best = min(rec["curve"][1:], key=lambda c: c["val_loss"])
+    assert rec["early_stop_iteration"] == best["iteration"]
+    assert rec["early_stop_test_acc"] == pytest.approx(best["test_acc"], abs=1e-3)  # curves keep 5 digits
+
+
+def test_early_stop_is_the_first_minimum_of_validation_loss_after_training_starts():
+    curve = [{"iteration": i, "val_loss": v, "test_acc": a} for i, v, a in
+             [(0, 0.1, 10.0), (100, 0.9, 50.0), (200, 0.4, 80.0), (300, 0.6, 81.0), (400, 0.4, 82.0)]]
+    assert early_stop(curve) == (200, 80.0)  # iteration 0 (untrained) never counts; ties keep the first
+
+
+def test_thin_keeps_at_most_the_limit_and_always_the_last_point():
+    curve = [{"iteration": i, "val_loss": 1.0 / (i + 1)} for i in range(1001)]
+    thin = imp.thin(curve, most=300)
+    assert len(thin) <= 301 and thin[0]["iteration"] == 0 and thin[-1]["iteration"] == 1000
+
+
+def test_branches_are_checked_before_anything_runs():
+    with pytest.raises(ValueError, match="unknown IMP branch"):
+        runs([1], ("rewound",))
+    with pytest.raises(ValueError, match="branches start at level 1"):
+        imp.level_config(BASE, 0, "reinit")

@@ -1,0 +1,313 @@
+"""Iterative magnitude pruning as trajectories (open_lth's levels and branches).
+
+Level 0 of a trial is the dense network trained from its initialisation; level j prunes each layer's remaining
+weights of the trained level j-1 by the layer's rate (or all weights by one global rate), rewinds the kept weights
+to their initial values (or to iteration k of the dense training) and retrains. Each level is a run of its own
+(method "imp", option level=j); branches start from a level: "reinit" keeps the level's mask with a fresh
+initialisation from the same distribution, "oneshot" prunes the trained dense network straight to the level's
+per-layer counts in one round and rewinds. One pass computes every level and branch a grid asks for; the trained
+weights of each level are cached beside the records (not committed), so later notebooks asking for more levels or
+branches of the same trial continue from there. K trials advance level by level together as one batched model
+where batching pays (ticketkit.batched); records are yielded as they are made.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import torch
+from torch import nn
+
+from .data import image_channels, num_classes
+from .masks import Mask
+from .models import build_model, linear_names, prunable_parameters
+from .pruning import allocators as alloc
+from .pruning import scorers
+from .pruning.methods import Ticket
+from .runs import Prepared, RunConfig, load_run_data, record
+from .train import default_device, train
+
+BRANCHES = ("ticket", "reinit", "oneshot")
+# Frankle & Carbin's per-round, per-layer rates (fraction of the remaining weights removed): (conv, fc, output)
+LAYERWISE_RATES = {"lenet300_100": (0.0, 0.2, 0.1), "lenet_fc": (0.0, 0.2, 0.1), "conv2": (0.1, 0.2, 0.1),
+                   "conv4": (0.1, 0.2, 0.1), "conv6": (0.15, 0.2, 0.1)}
+OPTION_DEFAULTS = {"level": 0, "branch": "ticket", "scope": "layerwise", "rate": 0.2, "rewind_step": 0,
+                   "eval_every": 0}
+
+
+def options(cfg: RunConfig) -> dict[str, Any]:
+    """The run's IMP options with their defaults filled in."""
+    return {**OPTION_DEFAULTS, **dict(cfg.options)}
+
+
+def layer_rates(model_name: str, model: nn.Module, scope: str = "layerwise", rate: float = 0.2) -> dict[str, float]:
+    """Fraction of each layer's remaining weights one round removes: Frankle & Carbin's conv / fc / output rates
+    for their networks, or `rate` everywhere in the global scope (where one threshold then spans all layers)."""
+    names = list(prunable_parameters(model))
+    if scope == "global":
+        return {n: rate for n in names}
+    if model_name not in LAYERWISE_RATES:
+        raise ValueError(f"no per-layer IMP rates for model {model_name!r} (known: {', '.join(LAYERWISE_RATES)}); "
+                         "use scope='global' with a rate")
+    conv, fc, out = LAYERWISE_RATES[model_name]
+    linear = linear_names(model)
+    return {n: out if n == names[-1] else fc if n in linear else conv for n in names}
+
+
+def level_counts(sizes: dict[str, int], rates: dict[str, float], level: int, scope: str = "layerwise"
+                 ) -> dict[str, int] | int:
+    """Weights kept after `level` rounds: per layer (alive - round(rate x alive) each round), or in total for the
+    global scope (the same rounding on the total)."""
+    if scope == "global":
+        alive = sum(sizes.values())
+        rate = next(iter(rates.values()))
+        for _ in range(level):
+            alive -= int(round(rate * alive))
+        return alive
+    counts = dict(sizes)
+    for _ in range(level):
+        counts = {k: a - int(round(rates[k] * a)) for k, a in counts.items()}
+    return counts
+
+
+def level_density(sizes: dict[str, int], rates: dict[str, float], level: int, scope: str = "layerwise") -> float:
+    """Overall fraction of prunable weights kept at `level`."""
+    kept = level_counts(sizes, rates, level, scope)
+    return (kept if isinstance(kept, int) else sum(kept.values())) / sum(sizes.values())
+
+
+def prune_round(trained: nn.Module, keep: Mask, rates: dict[str, float], scope: str) -> Mask:
+    """One IMP round: remove the smallest-magnitude remaining weights of the trained network."""
+    s = scorers.magnitude(trained)
+    if scope == "global":
+        kept = {k: c for k, (c, _) in keep.counts().items()}
+        total = sum(t for _, t in keep.counts().values())
+        return alloc.global_topk(s, level_counts(kept, rates, 1, "global") / total, keep)
+    return alloc.imp_round(s, keep, rates)
+
+
+def oneshot_mask(dense_trained: nn.Module, counts: dict[str, int] | int) -> Mask:
+    """Prune the trained dense network in one round to the given per-layer counts (or global total)."""
+    s = scorers.magnitude(dense_trained)
+    if isinstance(counts, int):
+        return alloc.global_topk(s, counts / sum(v.numel() for v in s.values()))
+    return alloc.counts_topk(s, counts)
+
+
+def reinitialised(cfg: RunConfig, model: nn.Module, in_channels: int, num_classes: int, level: int) -> nn.Module:
+    """A fresh initialisation from the same distribution (its own seed per trial and level)."""
+    torch.manual_seed(1_000_003 * (cfg.seed + 1) + level)
+    fresh = build_model(cfg.model, in_channels, num_classes, cfg.image_size, cfg.width)
+    return fresh.to(next(model.parameters()).device)
+
+
+def level_config(cfg: RunConfig, level: int, branch: str = "ticket") -> RunConfig:
+    """The run of `cfg`'s trajectory at `level` on `branch` (density filled in from the level's counts)."""
+    if branch not in BRANCHES:
+        raise ValueError(f"unknown IMP branch {branch!r}; choose one of {', '.join(BRANCHES)}")
+    if level < 0 or (level == 0 and branch != "ticket"):
+        raise ValueError(f"level {level} on branch {branch!r}: levels start at 0, and branches start at level 1")
+    opts = {**options(cfg), "level": level, "branch": branch}
+    model = build_model(cfg.model, cfg.channels or image_channels(cfg.dataset), num_classes(cfg.dataset),
+                        cfg.image_size, cfg.width)
+    rates = layer_rates(cfg.model, model, opts["scope"], float(opts["rate"]))
+    sizes = {k: p.numel() for k, p in prunable_parameters(model).items()}
+    density = round(level_density(sizes, rates, level, opts["scope"]), 10)
+    return dataclasses.replace(cfg, method="imp", density=density, options=tuple(opts.items()))
+
+
+def trajectory_key(cfg: RunConfig) -> tuple[Any, ...]:
+    """Runs with equal keys belong to trajectories that can advance together: all but seed, level and branch."""
+    opts = {k: v for k, v in options(cfg).items() if k not in ("level", "branch")}
+    return (dataclasses.replace(cfg, seed=0, data_seed=None, density=1.0, options=()), tuple(sorted(opts.items())))
+
+
+@dataclass
+class Trial:
+    """One seed's trajectory in progress: its initial and rewind weights, the current level's mask and weights."""
+
+    root: RunConfig
+    init: dict[str, torch.Tensor]
+    mask: Mask | None = None
+    trained: dict[str, torch.Tensor] | None = None  # the current level's trained ticket
+    dense: dict[str, torch.Tensor] | None = None  # level 0 trained
+    rewind: dict[str, torch.Tensor] | None = None  # weights the levels restart from
+    counts: list[int] = field(default_factory=list)  # rounds of prune-rewind-retrain trained, per level
+
+
+def compute(cfgs: list[RunConfig], progress: bool = False) -> Iterator[dict[str, Any]]:
+    """Train the IMP runs `cfgs` (one trajectory family, any seeds, levels and branches); yield their records in
+    the order given, each as soon as it and those before it are done."""
+    if len({trajectory_key(c) for c in cfgs}) != 1:
+        raise ValueError("imp.compute needs runs of one trajectory family (see imp.trajectory_key)")
+    t0 = time.perf_counter()
+    base = cfgs[0]
+    data = load_run_data(base)
+    opts = options(base)
+    wanted = {c: i for i, c in enumerate(cfgs)}
+    done: dict[int, dict[str, Any]] = {}
+    nxt = 0
+    seeds = sorted({(c.seed, c.data_seed) for c in cfgs})
+    top = {s: max(options(c)["level"] for c in cfgs if (c.seed, c.data_seed) == s) for s in seeds}
+    trials = {s: _start(dataclasses.replace(base, seed=s[0], data_seed=s[1]), data) for s in seeds}
+    for level in range(max(top.values()) + 1):
+        members: list[tuple[RunConfig, nn.Module, Mask, Trial]] = []
+        for s, trial in trials.items():
+            if level > top[s]:
+                continue
+            members += _members(trial, level, data, {c for c in wanted if (c.seed, c.data_seed) == s}, progress)
+        for c, rec in _train_members(members, data, opts, t0, progress):
+            if c in wanted:
+                done[wanted[c]] = rec
+        while nxt in done:
+            yield done.pop(nxt)
+            nxt += 1
+    if nxt != len(cfgs):
+        raise RuntimeError(f"IMP trajectory computed {nxt} of {len(cfgs)} runs")
+
+
+def _start(root: RunConfig, data: Any) -> Trial:
+    torch.manual_seed(root.seed)
+    model = build_model(root.model, data.in_channels, data.num_classes, data.image_size, root.width)
+    return Trial(root, {k: v.detach().clone() for k, v in model.state_dict().items()})
+
+
+def _model(trial: Trial, data: Any, state: dict[str, torch.Tensor]) -> nn.Module:
+    model = build_model(trial.root.model, data.in_channels, data.num_classes, data.image_size, trial.root.width)
+    model.load_state_dict(state)
+    return model.to(default_device())
+
+
+def _members(trial: Trial, level: int, data: Any, asked: set[RunConfig], progress: bool
+             ) -> list[tuple[RunConfig, nn.Module, Mask, Trial]]:
+    """What trains at `level` for one trial: its ticket (unless cached) and the branches asked for."""
+    opts = options(trial.root)
+    ticket_cfg = level_config(trial.root, level, "ticket")
+    start = trial.init if level == 0 else trial.rewind
+    assert start is not None
+    probe = _model(trial, data, start)
+    if level == 0:
+        trial.mask = Mask.ones_like(probe)
+    else:
+        assert trial.mask is not None and trial.trained is not None
+        rates = layer_rates(trial.root.model, probe, opts["scope"], float(opts["rate"]))
+        trial.mask = prune_round(_model(trial, data, trial.trained), trial.mask, rates, opts["scope"])
+    out = []
+    cached = load_level(ticket_cfg)
+    if cached is None:
+        out.append((ticket_cfg, probe, trial.mask, trial))
+    else:
+        _advance(trial, ticket_cfg, cached)
+    for branch in ("reinit", "oneshot"):
+        cfg = level_config(trial.root, level, branch) if level else None
+        if cfg is None or cfg not in asked:
+            continue
+        if branch == "reinit":
+            model = reinitialised(cfg, probe, data.in_channels, data.num_classes, level)
+            mask = trial.mask
+        else:
+            assert trial.dense is not None
+            counts = {k: c for k, (c, _) in trial.mask.counts().items()}
+            total: dict[str, int] | int = sum(counts.values()) if opts["scope"] == "global" else counts
+            mask = oneshot_mask(_model(trial, data, trial.dense), total)
+            model = _model(trial, data, start)
+        out.append((cfg, model, mask, trial))
+    return out
+
+
+def _advance(trial: Trial, cfg: RunConfig, blob: dict[str, Any]) -> None:
+    """Move a trial to the trained ticket of `cfg`'s level (from training or the cache)."""
+    trial.trained = blob["final"]
+    if options(cfg)["level"] == 0:
+        trial.dense, trial.rewind = blob["final"], blob["rewind"]
+    trial.counts.append(options(cfg)["level"])
+
+
+def _train_members(members: list[tuple[RunConfig, nn.Module, Mask, Trial]], data: Any, opts: dict[str, Any],
+                   t0: float, progress: bool) -> Iterator[tuple[RunConfig, dict[str, Any]]]:
+    """Train every member of one level (batched where that pays), cache tickets, and yield (config, record)."""
+    from .batched import MAX_K, batches_well, train_many
+
+    if not members:
+        return
+    k = int(opts["rewind_step"])
+    spec = members[0][0].train
+    kw = {"eval_every": int(opts["eval_every"]), "progress": progress}
+    batched = batches_well(members[0][1])
+    step = MAX_K if batched else 1
+    for i in range(0, len(members), step):
+        group = members[i:i + step]
+        level = options(group[0][0])["level"]
+        start = None if level == 0 else k
+        checkpoints = (k,) if level == 0 else ()
+        if batched:
+            results = train_many([m for _, m, _, _ in group], data, spec, masks=[mk for _, _, mk, _ in group],
+                                 data_seeds=[c.effective_data_seed for c, _, _, _ in group], start_step=start,
+                                 checkpoint_steps=checkpoints, desc=f"IMP level {level}", **kw)
+        else:
+            results = [train(m, data, spec, mask=mk, data_seed=c.effective_data_seed, start_step=start,
+                             checkpoint_steps=checkpoints, desc=f"IMP level {level}", **kw)
+                       for c, m, mk, _ in group]
+        for (cfg, model, mask, trial), res in zip(group, results):
+            ticket = Ticket(mask, start_epoch=0, train_epochs=float(level * spec.epochs), iterations=level)
+            p = Prepared(cfg, data, model, mask, ticket, mask.path_report(model), t0)
+            rec = record(p, res, len(group))
+            rec["curve"] = thin(res.curve)
+            if options(cfg)["branch"] == "ticket":
+                final = {n: v.detach().cpu().clone() for n, v in model.state_dict().items()}
+                blob = {"final": final, "rewind": res.checkpoints.get(k) if level == 0 else None}
+                save_level(cfg, blob)
+                _advance(trial, cfg, blob)
+            yield cfg, rec
+
+
+def thin(curve: list[dict[str, float]], most: int = 300) -> list[dict[str, float]]:
+    """At most about `most` curve points (every n-th, always the last), values rounded to 5 significant digits."""
+    every = max(1, -(-len(curve) // most))
+    kept = curve[::every] + ([curve[-1]] if curve and (len(curve) - 1) % every else [])
+    return [{k: (float(f"{v:.5g}") if isinstance(v, float) else v) for k, v in c.items()} for c in kept]
+
+
+def _cache_path(cfg: RunConfig) -> Any:
+    from .store import PRETRAINED, results_dir
+
+    return results_dir() / PRETRAINED / f"imp-{cfg.key()}.pt"
+
+
+def save_level(cfg: RunConfig, blob: dict[str, Any]) -> None:
+    """Cache a level's trained ticket (and level 0's rewind point) atomically."""
+    from .store import tmp_path
+
+    path = _cache_path(cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_path(path)
+    try:
+        torch.save(blob, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_level(cfg: RunConfig) -> dict[str, Any] | None:
+    """A cached level, or None when absent or unreadable (reported, then recomputed)."""
+    path = _cache_path(cfg)
+    if not path.is_file():
+        return None
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        ok = isinstance(blob, dict) and isinstance(blob.get("final"), dict) and all(
+            torch.isfinite(v).all() for v in blob["final"].values() if v.is_floating_point())
+        if options(cfg)["level"] == 0:
+            ok = ok and isinstance(blob.get("rewind"), dict)
+    except Exception as err:  # a truncated or foreign file fails in torch.load with many exception types
+        ok, why = False, f"{type(err).__name__}: {err}"
+    else:
+        why = "not a trained level"
+    if ok:
+        return blob
+    warnings.warn(f"IMP level cache {path} is unreadable ({why}); retraining that level", stacklevel=2)
+    return None
