@@ -131,3 +131,40 @@ def test_branches_are_checked_before_anything_runs():
         runs([1], ("rewound",))
     with pytest.raises(ValueError, match="branches start at level 1"):
         imp.level_config(BASE, 0, "reinit")
+
+
+def test_an_interrupted_trajectory_resumes_from_its_trained_levels_and_distrusts_a_corrupt_one(trained):
+    store = Store()
+    cfgs = runs(range(3))
+    grid(cfgs, store, progress=False)
+    for c in cfgs[1:]:  # as if the grid died after training these levels but before storing their records
+        store.path(c).unlink()
+    trained.clear()
+    grid(cfgs, store, progress=False)
+    assert trained == [] and all(store.get(c) is not None for c in cfgs)
+    store.path(cfgs[2]).unlink()
+    imp._cache_path(cfgs[2]).write_bytes(b"truncated")
+    with pytest.warns(UserWarning, match="unreadable"):
+        grid(cfgs, store, progress=False)
+    assert [lv for call in trained for lv, _, _ in call] == [2]
+
+
+def test_level_zero_is_shared_by_every_way_of_pruning_and_global_conv_leaves_linear_layers_whole(trained):
+    layerwise, global_ = runs(range(2)), runs(range(2), scope="global", rate=0.5)
+    assert layerwise[0] == global_[0]  # one dense network for every pruning scope and rate
+    grid(layerwise + global_, Store(), progress=False)
+    assert [lv for call in trained for lv, _, _ in call] == [0, 1, 1]
+    trained.clear()
+    convs = [imp.level_config(dataclasses.replace(BASE, model="conv2"), lv, b) for lv, b in
+             ((0, "ticket"), (1, "ticket"), (1, "oneshot"))]
+    convs = [dataclasses.replace(c, options=tuple({**dict(c.options), "scope": "global_conv", "rate": 0.5}.items()))
+             if imp.options(c)["level"] else c for c in convs]
+    convs = [imp.level_config(c, imp.options(c)["level"], imp.options(c)["branch"]) for c in convs]
+    grid(convs, Store(), progress=False, batch=1)
+    model = build_model("conv2", 1, 10, 8)
+    conv = {n for n in prunable_parameters(model) if n.startswith("features")}
+    sizes = {n: p.numel() for n, p in prunable_parameters(model).items()}
+    for rec in (Store().get(c) for c in convs[1:]):
+        kept = {n: round(d * sizes[n]) for n, d in rec["layer_densities"].items()}
+        assert all(kept[n] == sizes[n] for n in sizes if n not in conv)
+        assert sum(kept[n] for n in conv) == round(sum(sizes[n] for n in conv) / 2)

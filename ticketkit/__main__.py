@@ -17,12 +17,16 @@ def list_registries() -> None:
     from .models import MODELS
     from .pruning.methods import METHODS
     from .pruning.sanity import SANITY
+    from .runs import TRAJECTORIES
 
     for title, reg in [("models", MODELS), ("datasets", DATASETS), ("pruning methods", METHODS),
                        ("sanity checks", SANITY)]:
         print(f"{title}:")
         for e in reg:
             print(f"  {e.name:<20} {e.description}")
+        if reg is METHODS:
+            for name, description in TRAJECTORIES.items():
+                print(f"  {name:<20} {description}")
 
 
 def select(names: list[str], P: Profile, models: list[str] | None) -> dict[str, list[RunConfig]]:
@@ -78,7 +82,8 @@ def run_grids(plans: dict[str, list[RunConfig]], scheduler: str | None = None, b
 
         def line(c, rec):  # type: ignore[no-untyped-def]
             done[0] += 1
-            print(f"[{done[0]}/{len(todo)}] {c.model} {c.method} {c.sanity} density={c.density:g} seed={c.seed}: "
+            what = f"level {dict(c.options)['level']} {dict(c.options)['branch']}" if c.method == "imp" else c.sanity
+            print(f"[{done[0]}/{len(todo)}] {c.model} {c.method} {what} density={c.density:g} seed={c.seed}: "
                   f"{rec['final_test_acc']:.2f}% in {time.perf_counter() - start[0]:.0f}s", flush=True)
             start[0] = time.perf_counter()
 
@@ -98,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="list models, datasets, pruning methods and sanity checks")
     r = sub.add_parser("run", help="compute (or complete) the grids of experiments headless, storing each run")
-    r.add_argument("experiments", nargs="+", help="grid names: dense, su")
+    r.add_argument("experiments", nargs="+", help="grid names: dense, su, lottery")
     r.add_argument("--profile", default="cpu")
     r.add_argument("--models", nargs="+", help="only these models (of the grid's models at the profile)")
     r.add_argument("--scheduler", help="train on this Dask scheduler (tcp://host:8786); default $TICKETKIT_SCHEDULER")

@@ -43,13 +43,18 @@ CLAIMS: tuple[Claim, ...] = (
           "both recorded for every run; the interval of the best-minus-last gap lies above zero, per method; "
           "testable only with at least 10 epochs after the last learning-rate decay", "su_random_tickets"),
     Claim("LT-1", LT, "Iteratively pruned LeNet-300-100 winning tickets beat the dense network near 51% remaining "
-          "and stay at least as good down to about 3.6%.", "ticket vs dense accuracy at early stopping, per level", ""),
+          "and stay at least as good down to about 3.6%.", "test accuracy at early stopping, ticket minus dense, per "
+          "IMP level: above zero at the level nearest 51.3% remaining; as good as (above -m) at every other level "
+          "down to 3.6%", "lt_lenet_imp"),
     Claim("LT-2", LT, "Winning tickets learn faster: earlier early-stopping iteration than dense down to ~21%.",
-          "early-stop iteration per level vs dense", ""),
+          "early-stop iteration (minimum validation loss), ticket minus dense: below zero at every level keeping "
+          "20% or more of the weights", "lt_lenet_imp"),
     Claim("LT-3", LT, "Randomly re-initialised tickets learn slower and lose accuracy after little pruning.",
-          "reinit curve below the ticket curve", ""),
-    Claim("LT-4", LT, "Iterative pruning beats one-shot pruning at small sizes.", "iterative above one-shot at the "
-          "smallest densities", ""),
+          "test accuracy at early stopping, re-initialised minus ticket (same mask): below zero at every level "
+          "between 21% and 51% remaining", "lt_lenet_imp"),
+    Claim("LT-4", LT, "Iterative pruning beats one-shot pruning at small sizes.", "test accuracy at early stopping, "
+          "iterative ticket minus one-shot pruning to the same per-layer counts: above zero at every level keeping "
+          "under 10% of the weights", "lt_oneshot_vs_iterative"),
     Claim("LT-5", LT, "At learning rate 0.1 the winning ticket's initialisation is no better than random; at 0.01 "
           "it is.", "ticket minus random init per lr and prune ratio", ""),
     Claim("LT-6", LT, "VGG-19 needs warm-up or rewinding to an early iteration to find winning tickets at a high "

@@ -8,7 +8,7 @@ import io
 import pandas as pd
 
 from .claims import CLAIMS
-from .experiments.su import NOTEBOOK_GRIDS
+from .experiments import notebook_grids
 from .profiles import Profile
 from .grid import frame
 from .store import Store
@@ -24,11 +24,12 @@ def _stored(cfgs: list, store: Store | None = None) -> pd.DataFrame:  # type: ig
         return frame([r for r in map(store.get, cfgs) if r is not None])
 
 
-def stored_runs(P: Profile, notebook: str, store: Store | None = None) -> tuple[pd.DataFrame, int, int]:
-    """(runs table, stored count, grid size) of a notebook's grid, reading the store only."""
-    cfgs = list(dict.fromkeys(NOTEBOOK_GRIDS[notebook](P)))
+def stored_runs(P: Profile, notebook: str, store: Store | None = None) -> tuple[pd.DataFrame, int, int, str]:
+    """(runs table, stored count, grid size, scale line) of a notebook's grid, reading the store only."""
+    cfgs, scale = notebook_grids()[notebook](P)
+    cfgs = list(dict.fromkeys(cfgs))
     runs = _stored(cfgs, store)
-    return runs, len(runs), len(cfgs)
+    return runs, len(runs), len(cfgs), scale
 
 
 def corrupt_note(store: Store) -> str:
@@ -46,14 +47,15 @@ def table(P: Profile) -> pd.DataFrame:
     decided against it, how much of its grid is stored, and its page. attrs["corrupt_note"] names the records
     skipped as corrupt (`styled` shows it as the caption)."""
     store = Store()
+    grids = notebook_grids()
     rows = []
     for c in CLAIMS:
         verdict, runs_txt, cells, against, scale = NOT_RUN, "", "", "", "not run yet"
-        if c.notebook in NOTEBOOK_GRIDS and c.id in RULES:
-            runs, found, total = stored_runs(P, c.notebook, store)
+        if c.notebook in grids and c.id in RULES:
+            runs, found, total, line = stored_runs(P, c.notebook, store)
             runs_txt = f"{found}/{total}"
             if found:
-                v = evaluate(c.id, runs, P.scale())
+                v = evaluate(c.id, runs, line)
                 verdict, cells, against = v.verdict, v.counts() or v.note, v.against()
                 scale = f"{P.name} profile" + ("" if found == total else f" (partial: {found} of {total} runs)")
         page = f'<a href="{c.notebook}.html">{c.notebook}</a>' if c.notebook else ""
@@ -83,23 +85,32 @@ def findings(P: Profile, prefix: str) -> pd.DataFrame:
                                                       "runs stored", "statement", "notebook"]]
 
 
-def cost_note(P: Profile) -> str:
-    """How many of the chapter's runs are stored, the training time their records sum to, and the median run time
-    per model with the whole grid projected from it (the sum also counts runs slowed by other work on the cores)."""
-    cfgs = list(dict.fromkeys(c for grid in NOTEBOOK_GRIDS.values() for c in grid(P)))
+COST_NOTES = {
+    "su": "Pre-training for partially-trained tickets is cached and shared between runs of one seed; its time is "
+          "counted in the first run that needed it.",
+    "lottery": "Each IMP level of a trial trains after the one before it; the trials' levels (and their branches) "
+               "train together as one batched model, and each record holds its share of that time.",
+}
+
+
+def cost_note(P: Profile, chapter: str = "su") -> str:
+    """How many of the chapter's runs are stored, the training time their records sum to (a run trained in a batch
+    of K counts a K-th of the batch's time), and the median run time per model with the whole grid projected from
+    it (the sum also counts runs slowed by other work on the cores)."""
+    cfgs = list(dict.fromkeys(c for grid in notebook_grids(chapter).values() for c in grid(P)[0]))
     done = _stored(cfgs)
     if done.empty:
         return f"None of the chapter's {len(cfgs)} runs is stored yet at the {P.name} profile."
+    done = done.assign(share_s=done["wall_s"] / done["batch"].fillna(1))
     per_model = pd.Series([c.model for c in cfgs]).value_counts(sort=False)
-    medians = done.groupby("model")["wall_s"].median()
+    medians = done.groupby("model")["share_s"].median()
     timed = [f"{medians[m]:.0f} s for {m} ({(done['model'] == m).sum()} of {n} stored)"
              for m, n in per_model.items() if m in medians]
     untimed = [m for m in per_model.index if m not in medians]
     projected = sum(n * medians[m] for m, n in per_model.items() if m in medians) / 3600
     return (f"The chapter's grid has {len(cfgs)} runs; {len(done)} are stored. Their records sum to "
-            f"{done['wall_s'].sum() / 3600:.1f} hours of training on {', '.join(sorted(set(done['device'])))}, "
+            f"{done['share_s'].sum() / 3600:.1f} hours of training on {', '.join(sorted(set(done['device'])))}, "
             "including runs slowed by other work on the same cores. The median run took " + "; ".join(timed) +
             f", so {'the whole grid takes' if not untimed else 'the runs of the timed models take'} about {projected:.1f} "
             "hours at those medians" + (f" ({', '.join(untimed)} not timed yet)" if untimed else "") +
-            ". Pre-training for partially-trained tickets is cached and shared between runs of one seed; its "
-            "time is counted in the first run that needed it.")
+            ". " + COST_NOTES[chapter])

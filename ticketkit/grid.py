@@ -102,8 +102,8 @@ def grid(configs: Iterable[RunConfig], store: Store | None = None, progress: boo
     return frame([store.get(c) for c in configs])
 
 
-SUMMARY_COLUMNS = ("final_test_acc", "best_test_acc", "best_epoch", "early_stop_epoch", "early_stop_test_acc",
-                   "wall_s", "device", "precision", "connected")
+SUMMARY_COLUMNS = ("final_test_acc", "best_test_acc", "best_epoch", "early_stop_epoch", "early_stop_iteration",
+                   "early_stop_test_acc", "wall_s", "device", "precision", "connected")
 
 
 def frame(records: Iterable[dict[str, Any] | None]) -> pd.DataFrame:
@@ -121,10 +121,11 @@ def frame(records: Iterable[dict[str, Any] | None]) -> pd.DataFrame:
         row["collapsed_layers"] = len(r["collapsed_layers"])
         row["layer_densities"] = r["layer_densities"]
         row["prune_s"] = r["prune"]["wall_s"]
+        row["batch"] = r.get("batch", 1)
         row["key"] = r["key"]
         rows.append(row)
     if not rows:
         base = [f.name for f in fields(RunConfig) if f.name not in ("train", "options")]
         return pd.DataFrame(columns=base + list(SUMMARY_COLUMNS) + ["measured_density", "collapsed_layers",
-                                                                    "layer_densities", "prune_s", "key"])
+                                                                    "layer_densities", "prune_s", "batch", "key"])
     return pd.DataFrame(rows)

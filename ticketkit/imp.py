@@ -13,6 +13,7 @@ where batching pays (ticketkit.batched); records are yielded as they are made.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
 import warnings
@@ -44,27 +45,35 @@ def options(cfg: RunConfig) -> dict[str, Any]:
     return {**OPTION_DEFAULTS, **dict(cfg.options)}
 
 
+SCOPES = ("layerwise", "global", "global_conv")
+
+
 def layer_rates(model_name: str, model: nn.Module, scope: str = "layerwise", rate: float = 0.2) -> dict[str, float]:
     """Fraction of each layer's remaining weights one round removes: Frankle & Carbin's conv / fc / output rates
-    for their networks, or `rate` everywhere in the global scope (where one threshold then spans all layers)."""
+    for their networks ("layerwise"), or `rate` under one threshold over every layer ("global") or over the conv
+    layers alone, linear layers never pruned ("global_conv", Liu et al.'s code)."""
     names = list(prunable_parameters(model))
+    if scope not in SCOPES:
+        raise ValueError(f"unknown IMP scope {scope!r}; choose one of {', '.join(SCOPES)}")
     if scope == "global":
         return {n: rate for n in names}
+    linear = linear_names(model)
+    if scope == "global_conv":
+        return {n: 0.0 if n in linear else rate for n in names}
     if model_name not in LAYERWISE_RATES:
         raise ValueError(f"no per-layer IMP rates for model {model_name!r} (known: {', '.join(LAYERWISE_RATES)}); "
                          "use scope='global' with a rate")
     conv, fc, out = LAYERWISE_RATES[model_name]
-    linear = linear_names(model)
     return {n: out if n == names[-1] else fc if n in linear else conv for n in names}
 
 
 def level_counts(sizes: dict[str, int], rates: dict[str, float], level: int, scope: str = "layerwise"
                  ) -> dict[str, int] | int:
-    """Weights kept after `level` rounds: per layer (alive - round(rate x alive) each round), or in total for the
-    global scope (the same rounding on the total)."""
-    if scope == "global":
-        alive = sum(sizes.values())
-        rate = next(iter(rates.values()))
+    """Weights kept after `level` rounds: per layer (alive - round(rate x alive) each round), or for a global scope
+    the total kept in the layers it prunes (the same rounding on their total)."""
+    if scope != "layerwise":
+        alive = sum(n for k, n in sizes.items() if rates[k] > 0)
+        rate = max(rates.values())
         for _ in range(level):
             alive -= int(round(rate * alive))
         return alive
@@ -75,27 +84,36 @@ def level_counts(sizes: dict[str, int], rates: dict[str, float], level: int, sco
 
 
 def level_density(sizes: dict[str, int], rates: dict[str, float], level: int, scope: str = "layerwise") -> float:
-    """Overall fraction of prunable weights kept at `level`."""
+    """Overall fraction of prunable weights kept at `level` (layers a global scope leaves alone count as kept)."""
     kept = level_counts(sizes, rates, level, scope)
-    return (kept if isinstance(kept, int) else sum(kept.values())) / sum(sizes.values())
+    untouched = sum(n for k, n in sizes.items() if rates[k] == 0)
+    return (kept + untouched if isinstance(kept, int) else sum(kept.values())) / sum(sizes.values())
 
 
 def prune_round(trained: nn.Module, keep: Mask, rates: dict[str, float], scope: str) -> Mask:
     """One IMP round: remove the smallest-magnitude remaining weights of the trained network."""
     s = scorers.magnitude(trained)
-    if scope == "global":
-        kept = {k: c for k, (c, _) in keep.counts().items()}
-        total = sum(t for _, t in keep.counts().values())
-        return alloc.global_topk(s, level_counts(kept, rates, 1, "global") / total, keep)
-    return alloc.imp_round(s, keep, rates)
+    if scope == "layerwise":
+        return alloc.imp_round(s, keep, rates)
+    kept = {k: c for k, (c, _) in keep.counts().items()}
+    return _global_mask(s, level_counts(kept, rates, 1, scope), rates, keep)
 
 
-def oneshot_mask(dense_trained: nn.Module, counts: dict[str, int] | int) -> Mask:
+def _global_mask(scores: dict[str, torch.Tensor], total: int, rates: dict[str, float], keep: Mask | None = None
+                 ) -> Mask:
+    """The `total` highest scores over the layers with a positive rate (within `keep`); other layers kept whole."""
+    pruned = [k for k in scores if rates[k] > 0]
+    size = sum(scores[k].numel() for k in pruned)
+    part = alloc.global_topk({k: scores[k] for k in pruned}, total / size,
+                             Mask({k: keep.tensors[k] for k in pruned}) if keep is not None else None)
+    whole = {k: torch.ones_like(v, dtype=torch.bool) for k, v in scores.items() if k not in part.tensors}
+    return Mask({k: part.tensors[k] if k in part.tensors else whole[k] for k in scores})
+
+
+def oneshot_mask(dense_trained: nn.Module, counts: dict[str, int] | int, rates: dict[str, float]) -> Mask:
     """Prune the trained dense network in one round to the given per-layer counts (or global total)."""
     s = scorers.magnitude(dense_trained)
-    if isinstance(counts, int):
-        return alloc.global_topk(s, counts / sum(v.numel() for v in s.values()))
-    return alloc.counts_topk(s, counts)
+    return _global_mask(s, counts, rates) if isinstance(counts, int) else alloc.counts_topk(s, counts)
 
 
 def reinitialised(cfg: RunConfig, model: nn.Module, in_channels: int, num_classes: int, level: int) -> nn.Module:
@@ -112,6 +130,9 @@ def level_config(cfg: RunConfig, level: int, branch: str = "ticket") -> RunConfi
     if level < 0 or (level == 0 and branch != "ticket"):
         raise ValueError(f"level {level} on branch {branch!r}: levels start at 0, and branches start at level 1")
     opts = {**options(cfg), "level": level, "branch": branch}
+    if level == 0:  # the dense network does not depend on how later levels prune: one level 0 serves them all
+        opts = {k: v for k, v in opts.items() if k not in ("scope", "rate")}
+        return dataclasses.replace(cfg, method="imp", density=1.0, options=tuple(opts.items()))
     model = build_model(cfg.model, cfg.channels or image_channels(cfg.dataset), num_classes(cfg.dataset),
                         cfg.image_size, cfg.width)
     rates = layer_rates(cfg.model, model, opts["scope"], float(opts["rate"]))
@@ -144,7 +165,6 @@ def compute(cfgs: list[RunConfig], progress: bool = False) -> Iterator[dict[str,
     the order given, each as soon as it and those before it are done."""
     if len({trajectory_key(c) for c in cfgs}) != 1:
         raise ValueError("imp.compute needs runs of one trajectory family (see imp.trajectory_key)")
-    t0 = time.perf_counter()
     base = cfgs[0]
     data = load_run_data(base)
     opts = options(base)
@@ -156,11 +176,12 @@ def compute(cfgs: list[RunConfig], progress: bool = False) -> Iterator[dict[str,
     trials = {s: _start(dataclasses.replace(base, seed=s[0], data_seed=s[1]), data) for s in seeds}
     for level in range(max(top.values()) + 1):
         members: list[tuple[RunConfig, nn.Module, Mask, Trial]] = []
+        ready: list[tuple[RunConfig, dict[str, Any]]] = []  # tickets trained earlier (an interrupted grid)
         for s, trial in trials.items():
-            if level > top[s]:
-                continue
-            members += _members(trial, level, data, {c for c in wanted if (c.seed, c.data_seed) == s}, progress)
-        for c, rec in _train_members(members, data, opts, t0, progress):
+            if level <= top[s]:
+                todo, cached = _members(trial, level, data, {c for c in wanted if (c.seed, c.data_seed) == s})
+                members, ready = members + todo, ready + cached
+        for c, rec in ready + list(_train_members(members, data, opts, progress)):
             if c in wanted:
                 done[wanted[c]] = rec
         while nxt in done:
@@ -182,26 +203,28 @@ def _model(trial: Trial, data: Any, state: dict[str, torch.Tensor]) -> nn.Module
     return model.to(default_device())
 
 
-def _members(trial: Trial, level: int, data: Any, asked: set[RunConfig], progress: bool
-             ) -> list[tuple[RunConfig, nn.Module, Mask, Trial]]:
-    """What trains at `level` for one trial: its ticket (unless cached) and the branches asked for."""
+def _members(trial: Trial, level: int, data: Any, asked: set[RunConfig]
+             ) -> tuple[list[tuple[RunConfig, nn.Module, Mask, Trial]], list[tuple[RunConfig, dict[str, Any]]]]:
+    """(what trains at `level` for one trial: its ticket unless cached and the branches asked for; the cached
+    ticket's record)."""
     opts = options(trial.root)
     ticket_cfg = level_config(trial.root, level, "ticket")
     start = trial.init if level == 0 else trial.rewind
     assert start is not None
     probe = _model(trial, data, start)
+    rates = layer_rates(trial.root.model, probe, opts["scope"], float(opts["rate"])) if level else {}
     if level == 0:
         trial.mask = Mask.ones_like(probe)
     else:
         assert trial.mask is not None and trial.trained is not None
-        rates = layer_rates(trial.root.model, probe, opts["scope"], float(opts["rate"]))
         trial.mask = prune_round(_model(trial, data, trial.trained), trial.mask, rates, opts["scope"])
-    out = []
+    out, ready = [], []
     cached = load_level(ticket_cfg)
     if cached is None:
         out.append((ticket_cfg, probe, trial.mask, trial))
     else:
         _advance(trial, ticket_cfg, cached)
+        ready.append((ticket_cfg, json.loads(cached["record"])))
     for branch in ("reinit", "oneshot"):
         cfg = level_config(trial.root, level, branch) if level else None
         if cfg is None or cfg not in asked:
@@ -212,11 +235,12 @@ def _members(trial: Trial, level: int, data: Any, asked: set[RunConfig], progres
         else:
             assert trial.dense is not None
             counts = {k: c for k, (c, _) in trial.mask.counts().items()}
-            total: dict[str, int] | int = sum(counts.values()) if opts["scope"] == "global" else counts
-            mask = oneshot_mask(_model(trial, data, trial.dense), total)
+            total: dict[str, int] | int = counts if opts["scope"] == "layerwise" else \
+                sum(c for k, c in counts.items() if rates[k] > 0)
+            mask = oneshot_mask(_model(trial, data, trial.dense), total, rates)
             model = _model(trial, data, start)
         out.append((cfg, model, mask, trial))
-    return out
+    return out, ready
 
 
 def _advance(trial: Trial, cfg: RunConfig, blob: dict[str, Any]) -> None:
@@ -228,7 +252,7 @@ def _advance(trial: Trial, cfg: RunConfig, blob: dict[str, Any]) -> None:
 
 
 def _train_members(members: list[tuple[RunConfig, nn.Module, Mask, Trial]], data: Any, opts: dict[str, Any],
-                   t0: float, progress: bool) -> Iterator[tuple[RunConfig, dict[str, Any]]]:
+                   progress: bool) -> Iterator[tuple[RunConfig, dict[str, Any]]]:
     """Train every member of one level (batched where that pays), cache tickets, and yield (config, record)."""
     from .batched import MAX_K, batches_well, train_many
 
@@ -241,6 +265,7 @@ def _train_members(members: list[tuple[RunConfig, nn.Module, Mask, Trial]], data
     step = MAX_K if batched else 1
     for i in range(0, len(members), step):
         group = members[i:i + step]
+        t0 = time.perf_counter()  # each record's wall time: its group's training (shared by the group's members)
         level = options(group[0][0])["level"]
         start = None if level == 0 else k
         checkpoints = (k,) if level == 0 else ()
@@ -259,7 +284,7 @@ def _train_members(members: list[tuple[RunConfig, nn.Module, Mask, Trial]], data
             rec["curve"] = thin(res.curve)
             if options(cfg)["branch"] == "ticket":
                 final = {n: v.detach().cpu().clone() for n, v in model.state_dict().items()}
-                blob = {"final": final, "rewind": res.checkpoints.get(k) if level == 0 else None}
+                blob = {"final": final, "rewind": res.checkpoints.get(k) if level == 0 else None, "record": json.dumps(rec)}
                 save_level(cfg, blob)
                 _advance(trial, cfg, blob)
             yield cfg, rec
@@ -299,15 +324,23 @@ def load_level(cfg: RunConfig) -> dict[str, Any] | None:
         return None
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-        ok = isinstance(blob, dict) and isinstance(blob.get("final"), dict) and all(
-            torch.isfinite(v).all() for v in blob["final"].values() if v.is_floating_point())
-        if options(cfg)["level"] == 0:
-            ok = ok and isinstance(blob.get("rewind"), dict)
+        why = _fault(blob, cfg)
     except Exception as err:  # a truncated or foreign file fails in torch.load with many exception types
-        ok, why = False, f"{type(err).__name__}: {err}"
-    else:
-        why = "not a trained level"
-    if ok:
+        why = f"{type(err).__name__}: {err}"
+    if why is None:
         return blob
     warnings.warn(f"IMP level cache {path} is unreadable ({why}); retraining that level", stacklevel=2)
+    return None
+
+
+def _fault(blob: Any, cfg: RunConfig) -> str | None:
+    """What is wrong with a loaded level: missing parts, a record of another run, or weights that are not finite."""
+    if not isinstance(blob, dict) or not isinstance(blob.get("final"), dict) or not isinstance(blob.get("record"), str):
+        return "no trained weights and record"
+    if json.loads(blob["record"]).get("config") != cfg.to_dict():
+        return "its record belongs to another run"
+    if options(cfg)["level"] == 0 and not isinstance(blob.get("rewind"), dict):
+        return "level 0 without its rewind point"
+    if not all(bool(torch.isfinite(v).all()) for v in blob["final"].values() if v.is_floating_point()):
+        return "weights that are not finite"
     return None

@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.patches import Patch
 
 from .claims import CLAIMS
-from .verdicts import FAILED, FAILS, HELD, HOLDS, INCONCLUSIVE, MIXED, NOT_RUN, NOT_TESTABLE, OPEN, Verdict
+from .verdicts import FAILED, FAILS, HELD, HOLDS, INCONCLUSIVE, MIXED, NOT_RUN, NOT_TESTABLE, OPEN, Verdict, where
 
 CELL_COLOURS = {HELD: "#2e8b57", FAILED: "#c0392b", OPEN: "#d4a017", "": "#888888"}
 VERDICT_COLOURS = {HOLDS: "#5cb85c", FAILS: "#d9534f", MIXED: "#f0ad4e", INCONCLUSIVE: "#f7dc6f",
@@ -29,11 +29,11 @@ def _margin(df: pd.DataFrame) -> float:
 
 
 def _label(r: pd.Series) -> str:
-    spars = f" {(1 - r['density']) * 100:.4g}%" if "density" in r and not pd.isna(r["density"]) else ""
-    return f"{r['claim']} {r.get('model', '')}{spars}: {r['comparison']}"
+    return f"{r['claim']} {r.get('model', '')} {where(r)}: {r['comparison']}"
 
 
-def effects_figure(verdicts: Sequence[Verdict], title: str, scale: str, ours: str, theirs: str) -> plt.Figure:
+def effects_figure(verdicts: Sequence[Verdict], title: str, scale: str, ours: str, theirs: str,
+                   unit: str = "accuracy points") -> plt.Figure:
     """Published effect (x) against our effect (y), one point per cell with its 95% interval (and the published
     ± sd where given), the y = x line and both zero lines; colour = the cell's outcome, marker = model. Cells
     without a published effect are drawn as a forest plot of our effects instead."""
@@ -47,7 +47,7 @@ def effects_figure(verdicts: Sequence[Verdict], title: str, scale: str, ours: st
     df["outcome"] = df["outcome"].fillna("")
     has_pub = "published" in df and df["published"].notna().any()
     if not has_pub:
-        return _forest(df, title, fig_note, ours)
+        return _forest(df, title, fig_note, ours, unit)
     df = df[df["published"].notna()]
     models = list(dict.fromkeys(df.get("model", pd.Series(["all"] * len(df)))))
     fig, ax = plt.subplots(figsize=(4.8, 3.6))
@@ -67,8 +67,8 @@ def effects_figure(verdicts: Sequence[Verdict], title: str, scale: str, ours: st
     ax.axvline(0, c="k", lw=0.6)
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
-    ax.set_xlabel(f"published effect (accuracy points; {theirs})")
-    ax.set_ylabel(f"our effect (accuracy points; {ours})")
+    ax.set_xlabel(f"published effect ({unit}; {theirs})")
+    ax.set_ylabel(f"our effect ({unit}; {ours})")
     ax.set_title(title, fontsize=10)
     handles = [plt.Line2D([], [], ls="none", marker=MARKERS[i % 6], color="k", label=m) for i, m in enumerate(models)]
     handles += [Patch(color=CELL_COLOURS[o], label=o or "not judged") for o in (HELD, FAILED, OPEN, "")
@@ -84,7 +84,7 @@ def effects_figure(verdicts: Sequence[Verdict], title: str, scale: str, ours: st
     return fig
 
 
-def _forest(df: pd.DataFrame, title: str, note: str, ours: str) -> plt.Figure:
+def _forest(df: pd.DataFrame, title: str, note: str, ours: str, unit: str) -> plt.Figure:
     """Our effects with their intervals, one row per cell (used where the seeds publish no numbers)."""
     fig, ax = plt.subplots(figsize=(7, 0.28 * len(df) + 1.4))
     y = np.arange(len(df))[::-1]
@@ -100,8 +100,8 @@ def _forest(df: pd.DataFrame, title: str, note: str, ours: str) -> plt.Figure:
         ax.axvline(-margin, c="#2e8b57", lw=0.8, ls=":", label=f"−m = −{margin:g} (as good as)")
     ax.set_yticks(y)
     ax.set_yticklabels([_label(r) for _, r in df.iterrows()], fontsize=7)
-    ax.set_xlabel(f"our effect (accuracy points; {ours})")
-    ax.set_title(title + " (no published numbers: the seeds show a figure only)", fontsize=10)
+    ax.set_xlabel(f"our effect ({unit}; {ours})")
+    ax.set_title(title + " (no published numbers: the seeds give this result as a figure or in words)", fontsize=10)
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     fig.text(0.01, -0.01, "Bars: 95% Welch interval over seeds. " + note, fontsize=6.5, wrap=True, va="top")

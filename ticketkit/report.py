@@ -11,7 +11,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from .profiles import Profile
-from .verdicts import FAILED, HELD, NOT_RUN, NOT_TESTABLE, OPEN, Verdict
+from .verdicts import FAILED, HELD, NOT_RUN, NOT_TESTABLE, OPEN, Verdict, where
 
 OUTCOME_COLOURS = {HELD: "#d5ecd5", FAILED: "#f4d0d0", OPEN: "#f7ecc6"}
 OUTCOME_LEGEND = ("Cell colour: our effect in that cell supports the claim (green), goes against it (red) or cannot "
@@ -130,7 +130,7 @@ def effects_frame(v: Verdict) -> pd.DataFrame:
     if "model" in ev:
         out["model"] = ev["model"].fillna("")
     if "density" in ev:
-        out["sparsity"] = [sparsity_label(d) if not pd.isna(d) else "" for d in ev["density"]]
+        out["remaining" if "remaining" in ev else "sparsity"] = [where(r) for _, r in ev.iterrows()]
     out["comparison"] = ev["comparison"]
     out["ours: effect [95% CI]"] = [_interval(r) for _, r in ev.iterrows()]
     if "published" in ev:
@@ -171,11 +171,10 @@ def _key_cells(v: Verdict, most: int = 4) -> pd.DataFrame:
 
 
 def _phrase(row: pd.Series) -> str:
-    where = " ".join(str(x) for x in (row.get("model"), sparsity_label(row["density"]) if "density" in row else None)
-                     if isinstance(x, str))
+    place = " ".join(x for x in (row.get("model"), where(row)) if isinstance(x, str) and x)
     pub = _published(row) if "published" in row else "—"
     vs = f" vs published {pub}" if pub != "—" else ""
-    return f"{html.escape(str(row['comparison']))}, {html.escape(where)}: <b>{html.escape(_interval(row))}</b>{vs}"
+    return f"{html.escape(str(row['comparison']))}, {html.escape(place)}: <b>{html.escape(_interval(row))}</b>{vs}"
 
 
 def precision_note(runs: pd.DataFrame) -> str:

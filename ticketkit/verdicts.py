@@ -141,11 +141,20 @@ class Verdict:
         return f"**{self.claim_id}: {self.verdict}**{counts}. {c.statement}\n\n*Rule:* {self.rule}.{note}"
 
 
+def where(row: pd.Series | dict) -> str:
+    """A cell's place: its sparsity ('90%'), or '51.3% remaining' where the claim reads in weights remaining."""
+    if "remaining" in row and not pd.isna(row["remaining"]):
+        return f"{row['remaining']:.3g}% remaining"
+    if "density" in row and not pd.isna(row["density"]):
+        return f"{(1 - row['density']) * 100:.4g}%"
+    return ""
+
+
 def cell_phrase(row: pd.Series) -> str:
     """One evidence row as text: the cell (model, what is compared, sparsity), then the effect and its interval."""
     names = [str(row[c]) for c in ("model", "comparison") if c in row and isinstance(row[c], str)]
-    if "density" in row and not pd.isna(row["density"]):
-        names.append(f"{(1 - row['density']) * 100:g}%")
+    if where(row):
+        names.append(where(row))
     if "effect" in row and not pd.isna(row.get("lo", np.nan)):
         measured = f"{row['effect']:+.2f} [{row['lo']:+.2f}, {row['hi']:+.2f}]"
     elif "effect" in row:

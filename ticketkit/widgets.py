@@ -10,8 +10,8 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 
 
-def sparsity_slider(sparsities: Sequence[float], render: Callable[[float], None],
-                    description: str = "sparsity") -> W.VBox:
+def sparsity_slider(sparsities: Sequence[float], render: Callable[[float], None], description: str = "sparsity",
+                    label: Callable[[float], str] = "{:.0%}".format) -> W.VBox:
     """A SelectionSlider over `sparsities` switching between precomputed renderings of `render(s)`."""
     pages = []
     for s in sparsities:
@@ -21,7 +21,7 @@ def sparsity_slider(sparsities: Sequence[float], render: Callable[[float], None]
             plt.show()
         pages.append(out)
     stack = W.Stack(pages, selected_index=0)
-    slider = W.SelectionSlider(options=[(f"{s:.0%}", i) for i, s in enumerate(sparsities)], index=0,
+    slider = W.SelectionSlider(options=[(label(s), i) for i, s in enumerate(sparsities)], index=0,
                                description=description, continuous_update=True,
                                layout=W.Layout(width="420px"))
     W.jslink((slider, "index"), (stack, "selected_index"))

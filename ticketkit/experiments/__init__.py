@@ -7,7 +7,7 @@ from typing import Callable
 
 from ..profiles import Profile
 from ..runs import RunConfig
-from . import su_rules  # noqa: F401  (registers the rules of SU-1..SU-7)
+from . import lottery_rules, su_rules  # noqa: F401  (register the rules of LT-1..LT-4 and SU-1..SU-7)
 
 
 def _dense(P: Profile) -> list[RunConfig]:
@@ -22,4 +22,25 @@ def _su(P: Profile) -> list[RunConfig]:
     return chapter(P)
 
 
-GRIDS: dict[str, Callable[[Profile], list[RunConfig]]] = {"dense": _dense, "su": _su}
+def _lottery(P: Profile) -> list[RunConfig]:
+    from .lottery import chapter, get_scale
+
+    return chapter(get_scale(P.name))
+
+
+GRIDS: dict[str, Callable[[Profile], list[RunConfig]]] = {"dense": _dense, "su": _su, "lottery": _lottery}
+NotebookGrid = Callable[[Profile], tuple[list[RunConfig], str]]  # profile -> (configs, the scale line)
+
+
+def notebook_grids(chapter: str | None = None) -> dict[str, NotebookGrid]:
+    """Every notebook's grid (or one chapter's: "su", "lottery") as a function of the profile, with its scale."""
+    from . import lottery, su
+
+    out: dict[str, dict[str, NotebookGrid]] = {
+        "su": {n: (lambda P, g=g: (g(P), P.scale())) for n, g in su.NOTEBOOK_GRIDS.items()},
+        "lottery": {n: (lambda P, g=g: (g(lottery.get_scale(P.name)), lottery.get_scale(P.name).scale()))
+                    for n, g in lottery.NOTEBOOK_GRIDS.items()},
+    }
+    if chapter is not None:
+        return out[chapter]
+    return {n: g for grids in out.values() for n, g in grids.items()}

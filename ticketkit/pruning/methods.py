@@ -138,13 +138,6 @@ def random_tickets(ctx: PruneContext) -> Ticket:
     return Ticket(alloc.counts_topk(s, _smart_counts(ctx)))
 
 
-@METHODS.register("imp", "iterative magnitude pruning as a trajectory of levels, with branches (ticketkit.imp); "
-                         "options level, branch, scope, rate, rewind_step, eval_every")
-def imp(ctx: PruneContext) -> Ticket:
-    raise ValueError("IMP runs are levels of a trajectory computed together: run them with runs.execute or "
-                     "grid (ticketkit.imp.compute), not through prune()")
-
-
 def prune(method: str, ctx: PruneContext) -> Ticket:
     """Run a registered method, timing it and checking its mask for layer collapse."""
     fn = METHODS.get(method)

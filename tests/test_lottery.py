@@ -1,0 +1,73 @@
+"""The lottery chapter: its scales resolve to the papers' settings, bad parameters stop early, rules decide."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from ticketkit import imp
+from ticketkit.experiments import lottery
+from ticketkit.verdicts import FAILED, HELD, OPEN, evaluate
+
+
+def test_the_paper_profile_is_frankle_and_carbins_lenet_setting():
+    S = lottery.get_scale("paper")
+    base = S.base()
+    assert (base.dataset, base.model, base.val_size, base.image_size) == ("mnist", "lenet300_100", 5000, 28)
+    t = base.train
+    assert (t.optimizer, t.lr, t.batch_size, t.weight_decay, t.schedule, t.augment) == \
+        ("adam", 1.2e-3, 60, 0.0, "constant", False)
+    assert t.epochs * ((60_000 - 5_000) // 60) == 50_380  # about 50K iterations
+    assert len(S.trials) == 5 and imp.options(base)["eval_every"] == 100
+    assert [round(100 * d, 1) for d in lottery.level_densities(S, S.curve_levels)] == [100.0, 51.3, 21.1, 7.0, 3.6]
+    cpu = lottery.get_scale("cpu")
+    assert (cpu.dataset, cpu.spec(), cpu.trials) == ("fashion_mnist", S.spec(), S.trials)  # only the data differ
+
+
+@pytest.mark.parametrize("overrides, named, error, message", [
+    ({}, {"trials": "abc"}, TypeError, r"trials = .* is not valid: expected a non-empty list"),
+    ({"level": 3}, {}, KeyError, r"unknown parameter\(s\) \['level'\]"),
+    ({}, {"levels": 2}, ValueError, r"level 15 is asked for but levels = 2"),
+    ({"levels": 3}, {"levels": 4}, ValueError, r"levels given both"),
+    ({}, {"compute": "yes"}, TypeError, r"compute = 'yes' is not valid"),
+])
+def test_bad_chapter_parameters_get_one_message(overrides, named, error, message):
+    with pytest.raises(error, match=message):
+        lottery.get_scale("cpu", overrides, **named)
+
+
+def frame(acc, iters=None, branch="ticket"):
+    """A made runs table: {level: accuracies over trials}."""
+    rows = []
+    for level, values in acc.items():
+        for seed, v in enumerate(values):
+            it = (iters or {}).get(level, [5000] * len(values))[seed]
+            rows.append({"method": "imp", "opt.level": level, "opt.branch": "ticket" if level == 0 else branch,
+                         "density": 0.8 ** level, "seed": seed, "early_stop_test_acc": v,
+                         "early_stop_iteration": it})
+    return pd.DataFrame(rows)
+
+
+def test_lt1_uses_above_near_51_percent_and_the_dense_margin_elsewhere():
+    dense = [97.0, 97.2, 96.8, 97.1, 96.9]  # sd 0.158 -> margin 0.4
+    runs = frame({0: dense, 3: [97.8, 98.0, 97.9, 98.1, 97.7], 1: [96.9, 97.1, 97.0, 96.8, 97.2],
+                  14: [93.0, 93.2, 92.8, 93.1, 92.9], 20: [80.0, 81.0, 79.0, 80.5, 79.5]})
+    v = evaluate("LT-1", runs, "made")
+    ev = v.evidence.set_index(v.evidence["density"].round(4))
+    assert ev.loc[round(0.8 ** 3, 4), "outcome"] == HELD  # 51.2% remaining: clearly above dense
+    assert ev.loc[round(0.8 ** 1, 4), "outcome"] == HELD  # within the 0.4 margin
+    assert ev.loc[round(0.8 ** 14, 4), "outcome"] == FAILED  # 4.4% remaining, 4 points below
+    assert ev.loc[round(0.8 ** 20, 4), "outcome"] == ""  # below 3.6%: not judged
+    assert v.verdict == "mixed" and "0.4" in v.note
+
+
+def test_lt2_lt3_and_lt4_decide_on_their_own_cells():
+    runs = frame({0: [90.0, 90.2, 89.8], 3: [91.0, 91.2, 90.8], 7: [90.0, 90.1, 89.9]},
+                 iters={0: [9000, 9500, 9200], 3: [6000, 6300, 6100], 7: [9400, 9000, 9300]})
+    lt2 = evaluate("LT-2", runs, "made").evidence
+    assert list(lt2["outcome"]) == [HELD, OPEN]  # 51%: earlier than dense; 21%: no clear difference
+    reinit = frame({3: [88.0, 88.3, 88.1], 7: [90.5, 90.4, 90.6]}, branch="reinit")
+    lt3 = evaluate("LT-3", pd.concat([runs, reinit[reinit["opt.level"] > 0]]), "made")
+    assert list(lt3.evidence["outcome"]) == [HELD, FAILED]
+    oneshot = frame({3: [91.0, 91.1, 90.9], 12: [80.0, 80.2, 79.9]}, branch="oneshot")
+    deep = frame({12: [85.0, 85.2, 84.9]})
+    lt4 = evaluate("LT-4", pd.concat([runs, deep, oneshot[oneshot["opt.level"] > 0]]), "made").evidence
+    assert list(lt4["outcome"]) == ["", HELD] and np.isclose(lt4["effect"].iloc[1], 5.0, atol=0.01)

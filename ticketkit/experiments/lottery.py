@@ -1,0 +1,269 @@
+"""The lottery-tickets chapter (seed 002): Frankle & Carbin's IMP on LeNet-300-100, random re-initialisation and
+one-shot pruning; its scales, grids, paper-shaped tables, figures and the learning-curve slider."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+from typing import Any, Sequence
+
+import matplotlib.pyplot as plt
+from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullLocator
+import numpy as np
+import pandas as pd
+
+from .. import imp
+from ..params import CHECKS
+from ..plots import effects_figure
+from ..report import fmt, paper_table
+from ..runs import RunConfig
+from ..store import Store
+from ..train import TrainSpec
+from ..verdicts import Verdict, evaluate
+from . import lottery_rules
+from .lottery_rules import BRANCH_LABELS, with_level
+
+
+@dataclass(frozen=True)
+class ImpScale:
+    """Scale of the fully connected IMP experiments: the papers' optimisation (Adam, constant lr, batch 60, about
+    50K iterations) on the profile's dataset, `trials` seeds, levels 0..`levels`, branches at chosen levels."""
+
+    name: str
+    dataset: str
+    image_size: int = 28
+    trials: tuple[int, ...] = (0, 1, 2, 3, 4)
+    levels: int = 15  # LeNet-300-100 at level 15 keeps 3.6% of its weights
+    epochs: int = 55  # 55 passes over 55K training images at batch 60: 50,380 iterations
+    batch_size: int = 60
+    lr: float = 1.2e-3
+    val_size: int = 5000
+    eval_every: int = 100
+    reinit_levels: tuple[int, ...] = (1, 3, 5, 7, 9, 12, 15)
+    oneshot_levels: tuple[int, ...] = (3, 7, 12, 15)
+    curve_levels: tuple[int, ...] = (0, 3, 7, 12, 15)  # 100 / 51.3 / 21.1 / 7.0 / 3.6% remaining
+    note: str = ""
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        return (self.dataset,)
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return self.trials
+
+    def spec(self) -> TrainSpec:
+        return TrainSpec(epochs=self.epochs, batch_size=self.batch_size, optimizer="adam", lr=self.lr,
+                         weight_decay=0.0, schedule="constant", augment=False)
+
+    def base(self, model: str = "lenet300_100", seed: int = 0) -> RunConfig:
+        """The level-0 run of one trial: dense LeNet, validation split held out, curves every `eval_every`."""
+        return RunConfig(dataset=self.dataset, model=model, method="imp", seed=seed, image_size=self.image_size,
+                         val_size=self.val_size, train=self.spec(), options=(("eval_every", self.eval_every),))
+
+    def scale(self) -> str:
+        return (f"profile `{self.name}`: {self.dataset}, LeNet-300-100, {len(self.trials)} trials, IMP levels 0-"
+                f"{self.levels} (hidden layers 20%, output 10% of the remaining weights per level, rewound to "
+                f"their initial values); Adam lr {self.lr:g}, batch {self.batch_size}, {self.epochs} epochs, no "
+                f"weight decay or augmentation; {self.val_size} training images held out for validation, "
+                f"evaluated every {self.eval_every} iterations; early stopping at the minimum validation loss")
+
+
+SCALES = {
+    "smoke": ImpScale("smoke", "digits", image_size=8, trials=(0, 1), levels=3, epochs=2, val_size=200,
+                      eval_every=10, reinit_levels=(1, 3), oneshot_levels=(2, 3), curve_levels=(0, 1, 3),
+                      note="scikit-learn's 8x8 digits, 2 epochs: proves the pipeline runs; its numbers mean nothing"),
+    "cpu": ImpScale("cpu", "fashion_mnist",
+                    note="Fashion-MNIST stands in for MNIST; everything else is Frankle & Carbin's setting"),
+    "paper": ImpScale("paper", "mnist", note="Frankle & Carbin's setting on MNIST"),
+}
+
+
+def get_scale(profile: str, overrides: dict[str, Any] | None = None, **named: Any) -> ImpScale:
+    """The chapter's scale at a profile with a notebook's `overrides` and named parameters applied (None keeps the
+    profile's value); one clear error for an unknown profile or field, a field given twice, a wrong type, or
+    levels the IMP trajectory cannot reach. compute, progress and scheduler are checked, not applied."""
+    if profile not in SCALES:
+        raise KeyError(f"unknown profile {profile!r}; choose one of: {', '.join(SCALES)}")
+    if not isinstance(overrides or {}, dict):
+        raise TypeError(f"overrides = {overrides!r} is not valid: expected a mapping of field to value")
+    for name in CHECKS:
+        if name in named:
+            CHECKS[name](name, named.pop(name))
+    twice = sorted(k for k in set(named) & set(overrides or {}) if named[k] is not None)
+    if twice:
+        raise ValueError(f"{', '.join(twice)} given both as a parameter and in overrides; give each once")
+    overrides = {**(overrides or {}), **{k: v for k, v in named.items() if v is not None}}
+    known = {f.name: f for f in fields(ImpScale)}
+    bad = sorted(set(overrides) - set(known))
+    if bad:
+        raise KeyError(f"unknown parameter(s) {bad}; the chapter's scale has: {', '.join(sorted(known))}")
+    clean = {}
+    for k, v in overrides.items():
+        if v is None:
+            continue
+        want = tuple if k.endswith("s") and k not in ("levels", "epochs") else type(getattr(SCALES[profile], k))
+        if want is tuple:
+            v = tuple(v) if isinstance(v, (list, tuple)) else (v,)
+            ok = all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in v) and len(v) > 0
+        else:
+            v = float(v) if want is float and isinstance(v, int) and not isinstance(v, bool) else v
+            ok = isinstance(v, want) and not isinstance(v, bool) and (not isinstance(v, (int, float)) or v > 0)
+        if not ok:
+            raise TypeError(f"{k} = {v!r} is not valid: expected "
+                            f"{'a non-empty list of non-negative integers' if want is tuple else 'a positive ' + want.__name__}")
+        clean[k] = v
+    s = dataclasses.replace(SCALES[profile], **clean)
+    deepest = max(s.reinit_levels + s.oneshot_levels + s.curve_levels)
+    if deepest > s.levels:
+        raise ValueError(f"level {deepest} is asked for but levels = {s.levels}; raise levels or drop that level")
+    return s
+
+
+def level_densities(S: ImpScale, levels: Sequence[int]) -> list[float]:
+    """Fraction of weights kept at each level (for sliders and axes)."""
+    return [imp_density(S, lv) for lv in levels]
+
+
+def runs_at(S: ImpScale, levels: Sequence[int], branch: str) -> list[RunConfig]:
+    return [imp.level_config(S.base(seed=t), lv, branch) for t in S.trials for lv in levels]
+
+
+def lenet_imp(S: ImpScale) -> list[RunConfig]:
+    """Tickets at every level (the trajectory) and random re-initialisations at `reinit_levels` (LT-1..LT-3)."""
+    return runs_at(S, range(S.levels + 1), "ticket") + runs_at(S, S.reinit_levels, "reinit")
+
+
+def oneshot_vs_iterative(S: ImpScale) -> list[RunConfig]:
+    """Iterative tickets and one-shot pruning to the same per-layer counts at `oneshot_levels` (LT-4)."""
+    return runs_at(S, (0, *S.oneshot_levels), "ticket") + runs_at(S, S.oneshot_levels, "oneshot")
+
+
+def verdicts(runs: pd.DataFrame, S: ImpScale, ids: tuple[str, ...]) -> list[Verdict]:
+    return [evaluate(cid, runs, S.scale()) for cid in ids]
+
+
+def table(runs: pd.DataFrame, S: ImpScale, branches: Sequence[str], vs: Sequence[Verdict] = (),
+          levels: Sequence[int] | None = None) -> Any:
+    """Frankle & Carbin's figure as a table: rows = dense and each branch, columns = % of weights remaining at the
+    curve levels (or `levels`); test accuracy at early stopping and the early-stop iteration (thousands), mean ± sd."""
+    r = with_level(runs)
+    outcome = {(e["comparison"], round(e["density"], 6)): e["outcome"] for v in vs for _, e in v.evidence.iterrows()
+               if v.claim_id in ("LT-1", "LT-3", "LT-4")}
+    cells = []
+    for value, group, scale in (("early_stop_test_acc", "test accuracy at early stop (%)", 1.0),
+                                ("early_stop_iteration", "early-stop iteration (thousands)", 1e-3)):
+        for branch in ("dense", *branches):
+            for level in ((0,) if branch == "dense" else [lv for lv in levels or S.curve_levels if lv > 0]):
+                sel = r[(r["level"] == level) & (r["branch"] == ("ticket" if branch == "dense" else branch))]
+                x = sel[value].astype(float) * scale
+                judged = value == "early_stop_test_acc" and len(sel)
+                key = (lottery_rules.COMPARISONS.get(branch, ""), round(imp_density(S, level), 6))
+                cells.append({"row_group": group, "row": BRANCH_LABELS[branch],
+                              "col_group": "% of weights remaining", "col": _pct(imp_density(S, level)),
+                              "mean": x.mean() if len(x) else np.nan, "sd": x.std(ddof=1) if len(x) > 1 else np.nan,
+                              "published": "", "outcome": outcome.get(key, "") if judged else ""})
+    caption = (f"Ours: mean ± sd over {len(S.trials)} trials at the {S.name} profile. Seed 002 reports this "
+               "experiment in words and figures (section 3.1.1), without numbers; the verdicts above compare effects.")
+    return paper_table(pd.DataFrame(cells), caption)
+
+
+def imp_density(S: ImpScale, level: int) -> float:
+    return imp.level_config(S.base(), level).density
+
+
+def _pct(density: float) -> str:
+    return f"{100 * density:.3g}%"
+
+
+def figure(runs: pd.DataFrame, S: ImpScale, branches: Sequence[str], title: str) -> plt.Figure:
+    """Test accuracy at early stopping and the early-stop iteration against % remaining (log scale), mean ± sd
+    over trials per branch, the dense network as a dashed line with its sd band."""
+    r = with_level(runs)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    dense = r[r["level"] == 0]
+    for ax, value, label, scale in ((axes[0], "early_stop_test_acc", "test accuracy at early stop (%)", 1.0),
+                                    (axes[1], "early_stop_iteration", "early-stop iteration (thousands)", 1e-3)):
+        for branch in branches:
+            sel = r[(r["branch"] == branch) & (r["level"] > 0)]
+            if not len(sel):
+                continue
+            g = sel.assign(v=sel[value].astype(float) * scale).groupby("remaining")["v"].agg(["mean", "std"])
+            ax.plot(g.index, g["mean"], marker="o", ms=3, label=BRANCH_LABELS[branch])
+            ax.fill_between(g.index, g["mean"] - g["std"].fillna(0), g["mean"] + g["std"].fillna(0), alpha=0.2)
+        if len(dense):
+            m, s = dense[value].astype(float).mean() * scale, dense[value].astype(float).std() * scale
+            ax.axhline(m, ls="--", c="grey", lw=1, label="dense (100%)")
+            ax.axhspan(m - (s if s == s else 0), m + (s if s == s else 0), color="grey", alpha=0.1)
+        remaining_axis(ax)
+        ax.set_xlabel("weights remaining (%, log scale)")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.text(0.01, -0.03, f"Mean ± sd over trials. Scale: {S.scale()}.", fontsize=6.5, wrap=True, va="top")
+    fig.tight_layout()
+    return fig
+
+
+def remaining_axis(ax: plt.Axes) -> None:
+    """Log-scaled % of weights remaining, decreasing to the right, with plain tick labels."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator([100, 50, 20, 10, 5, 2, 1]))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.invert_xaxis()
+
+
+def curves(cfgs: Sequence[RunConfig], store: Store | None = None) -> pd.DataFrame:
+    """Every stored run's evaluation curve, long format: level, branch, seed, iteration, test accuracy, val loss."""
+    store = store or Store()
+    rows = []
+    for c in cfgs:
+        rec = store.get(c)
+        if rec is None or not rec.get("curve"):
+            continue
+        o = imp.options(c)
+        rows += [{"level": o["level"], "branch": o["branch"], "seed": c.seed, "remaining": 100 * c.density,
+                  "iteration": p["iteration"], "test_acc": p["test_acc"], "val_loss": p.get("val_loss")}
+                 for p in rec["curve"]]
+    return pd.DataFrame(rows)
+
+
+def curve_page(cfgs: Sequence[RunConfig], S: ImpScale):  # type: ignore[no-untyped-def]
+    """What the level slider shows at each curve level: test accuracy against iteration, mean ± sd over trials,
+    for the ticket (and its re-initialisation where run) beside the dense network."""
+    c = curves(cfgs)
+
+    def render(density: float) -> None:
+        level = min(S.curve_levels, key=lambda lv: abs(imp_density(S, lv) - density))
+        fig, ax = plt.subplots(figsize=(7, 3.2))
+        if c.empty:
+            ax.text(0.5, 0.5, "no curves stored yet at this profile", ha="center")
+            return
+        for (lv, branch), g in c[c["level"].isin({0, level})].groupby(["level", "branch"]):
+            if lv == 0 and level != 0 and branch != "ticket":
+                continue
+            s = g.groupby("iteration")["test_acc"].agg(["mean", "std"])
+            name = "dense (100%)" if lv == 0 else f"{BRANCH_LABELS[branch]} ({_pct(imp_density(S, lv))})"
+            ax.plot(s.index / 1000, s["mean"], lw=1, label=name)
+            ax.fill_between(s.index / 1000, s["mean"] - s["std"].fillna(0), s["mean"] + s["std"].fillna(0), alpha=0.2)
+        lo = np.nanpercentile(c["test_acc"], 5)
+        ax.set_ylim(lo, min(100, c["test_acc"].max() + 1))
+        ax.set_xlabel("training iteration (thousands)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"Learning curves at {_pct(imp_density(S, level))} remaining (level {level}); "
+                     f"mean ± sd over {len(S.trials)} trials, {S.name} profile", fontsize=9)
+        ax.legend(fontsize=7)
+
+    return render
+
+
+def effects(vs: Sequence[Verdict], S: ImpScale, title: str, unit: str = "accuracy points") -> plt.Figure:
+    return effects_figure(vs, title, S.scale(), f"{S.dataset}, {S.name} profile", "MNIST, full scale", unit=unit)
+
+
+def chapter(S: ImpScale) -> list[RunConfig]:
+    """Every run of the chapter at this scale (what `python -m ticketkit run lottery` computes)."""
+    return list(dict.fromkeys(lenet_imp(S) + oneshot_vs_iterative(S)))
+
+
+NOTEBOOK_GRIDS = {"lt_lenet_imp": lenet_imp, "lt_oneshot_vs_iterative": oneshot_vs_iterative}

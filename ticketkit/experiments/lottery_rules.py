@@ -1,0 +1,106 @@
+"""The lottery chapter's verdict rules (LT-1..LT-4): per IMP level, the ticket against the dense network, its
+random re-initialisation and one-shot pruning, on the test accuracy at early stopping (and the early-stop
+iteration for LT-2). Seed 002 states these results in words (section 3.1.1), so no published effect is computed."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..verdicts import Verdict, above, as_good_as, below, decide, dense_margin, effect_row, rule, welch
+
+BRANCH_LABELS = {"dense": "dense network", "ticket": "winning ticket (iterative)", "reinit": "random re-init",
+                 "oneshot": "one-shot"}
+COMPARISONS = {"ticket": "ticket − dense", "reinit": "re-init − ticket", "oneshot": "iterative − one-shot"}
+ACC = "early_stop_test_acc"
+MODERATE = 0.513  # "a winning ticket with 51.3% of the weights remaining" beats the dense network (002, 3.1.1)
+SMALLEST = 0.036  # "when P_m = 3.6% the winning ticket performs on par with the original network"
+FAST_DOWN_TO = 0.2  # learns faster "until P_m is 21.1%"
+REINIT_SPAN = (0.2, 0.52)  # "for P_m between 51.3% and 21%" re-initialised tickets learn slower and lose accuracy
+ONESHOT_BELOW = 0.1  # "at small sizes": levels keeping under 10% of the weights
+
+
+def with_level(runs: pd.DataFrame) -> pd.DataFrame:
+    """IMP runs with `level`, `branch` and `remaining` (% of weights kept) columns."""
+    if not len(runs):
+        return runs.assign(level=pd.Series(dtype=int), branch=pd.Series(dtype=str), remaining=pd.Series(dtype=float))
+    out = runs[runs["method"] == "imp"].copy()
+    out["level"] = out["opt.level"].astype(int)
+    out["branch"] = out["opt.branch"]
+    out["remaining"] = 100 * out["density"]
+    return out
+
+
+def _margin(r: pd.DataFrame) -> tuple[float, str]:
+    """Twice the trial-to-trial sd of the dense network's accuracy at early stopping (as every chapter does)."""
+    return dense_margin(r[r["level"] == 0].assign(method="dense", dataset="", model=""), ACC)
+
+
+def _pairs(r: pd.DataFrame, test: str, base: str, value: str = ACC):  # type: ignore[no-untyped-def]
+    """(density, test runs, base runs) per level where both branches have runs (base "dense" = level 0)."""
+    for level, g in r[(r["branch"] == test) & (r["level"] > 0)].groupby("level"):
+        other = r[r["level"] == 0] if base == "dense" else r[(r["branch"] == base) & (r["level"] == level)]
+        if len(other):
+            yield float(g["density"].iloc[0]), g[value].astype(float), other[value].astype(float)
+
+
+def _row(density: float, comparison: str, e, outcome: str, **extra) -> dict:  # type: ignore[no-untyped-def]
+    return effect_row({"model": "lenet300_100", "density": density, "remaining": round(100 * density, 2),
+                       "comparison": comparison}, e, outcome, published=np.nan, **extra)
+
+
+@rule("LT-1")
+def lt1(runs: pd.DataFrame, scale: str) -> Verdict:
+    r = with_level(runs)
+    m, why = _margin(r)
+    pairs = list(_pairs(r, "ticket", "dense"))
+    moderate = min((d for d, _, _ in pairs), key=lambda d: abs(d - MODERATE), default=None)
+    rows = []
+    for d, t, b in pairs:
+        e = welch(t, b)
+        if moderate is not None and d == moderate and abs(d - MODERATE) < 0.05:
+            rows.append(_row(d, "ticket − dense", e, above(e), note="the level near 51.3%: above zero"))
+        elif d >= SMALLEST - 0.001:
+            rows.append(_row(d, "ticket − dense", e, as_good_as(e, m), margin=m))
+        else:
+            rows.append(_row(d, "ticket − dense", e, "", note="below 3.6% remaining: shown, not judged"))
+    return decide("LT-1", pd.DataFrame(rows), scale, why)
+
+
+@rule("LT-2")
+def lt2(runs: pd.DataFrame, scale: str) -> Verdict:
+    r = with_level(runs)
+    rows = []
+    for d, t, b in _pairs(r, "ticket", "dense", "early_stop_iteration"):
+        e = welch(t / 1000, b / 1000)
+        judged = d >= FAST_DOWN_TO
+        rows.append(_row(d, "ticket − dense (thousand iterations)", e, below(e) if judged else "",
+                         note="" if judged else "below 20% remaining: shown, not judged"))
+    return decide("LT-2", pd.DataFrame(rows), scale, "effects in thousands of iterations to early stopping")
+
+
+@rule("LT-3")
+def lt3(runs: pd.DataFrame, scale: str) -> Verdict:
+    r = with_level(runs)
+    rows = []
+    for d, t, b in _pairs(r, "reinit", "ticket"):
+        e = welch(t, b)
+        judged = REINIT_SPAN[0] <= d <= REINIT_SPAN[1]
+        rows.append(_row(d, "re-init − ticket", e, below(e) if judged else "",
+                         note="" if judged else "outside 21-51% remaining: shown, not judged"))
+    return decide("LT-3", pd.DataFrame(rows), scale)
+
+
+@rule("LT-4")
+def lt4(runs: pd.DataFrame, scale: str) -> Verdict:
+    r = with_level(runs)
+    rows = []
+    for level, g in r[(r["branch"] == "oneshot") & (r["level"] > 0)].groupby("level"):
+        ticket = r[(r["branch"] == "ticket") & (r["level"] == level)]
+        if not len(ticket):
+            continue
+        d = float(g["density"].iloc[0])
+        e = welch(ticket[ACC].astype(float), g[ACC].astype(float))
+        judged = d < ONESHOT_BELOW
+        rows.append(_row(d, "iterative − one-shot", e, above(e) if judged else "",
+                         note="" if judged else "10% or more remaining: shown, not judged"))
+    return decide("LT-4", pd.DataFrame(rows), scale)
