@@ -54,6 +54,28 @@ def measure(name: str, k: int, rounds: int) -> tuple[float, float]:
     return images / statistics.median(seq), images / statistics.median(bat)
 
 
+def matmul_peak(n: int = 2048, reps: int = 10) -> float:
+    """This device's fp32 matrix-product rate (GFLOP/s): the most any batched training step can use."""
+    device = default_device()
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    for _ in range(3):
+        a @ b
+    sync()
+    return 2 * n**3 * reps / timed(lambda: ([a @ b for _ in range(reps)], sync())) / 1e9
+
+
+def ceiling(name: str, sequential: float) -> str:
+    """The batched speed-up no implementation can beat: the matmul peak over the sequential runs' FLOP rate
+    (training ~ 3 x the forward pass's 2 FLOP per weight per image; fully connected nets only)."""
+    channels, size = NETS[name][:2]
+    weights = sum(p.numel() for p in prunable_parameters(build_model(name, channels, 10, size)).values())
+    rate = sequential * 6 * weights / 1e9
+    peak = matmul_peak()
+    return (f"{name}: sequential runs reach {rate:.0f} GFLOP/s of a {peak:.0f} GFLOP/s fp32 matmul peak, so no "
+            f"batching can exceed {peak / rate:.1f}x here")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 4, 8, 16])
@@ -70,6 +92,8 @@ def main() -> None:
             seq, bat = measure(name, k, args.rounds)
             print(f"{name:>13} K={k:>2}: sequential {seq:8.0f} img/s | batched {bat:8.0f} img/s | "
                   f"ratio {bat / seq:5.2f}x | grid trains it {grid_mode}", flush=True)
+        if name == "lenet300_100":
+            print("  ceiling: " + ceiling(name, seq), flush=True)
 
 
 if __name__ == "__main__":

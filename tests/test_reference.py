@@ -27,3 +27,14 @@ def test_collapsed_cells_are_chance_level():
     assert c10.set_index(["table", "method"]).loc[("random tickets table", "lottery"), "accuracy"] == 10.0
     full = R.full_networks().set_index(["dataset", "model"])["accuracy"]
     assert full[("cifar10", "resnet32")] == 94.62 and full[("cifar100", "vgg19")] == 72.60
+
+
+def test_seed_002_tables_are_held_whole():
+    from ticketkit.reference import li_structured, liu_lottery
+
+    liu = liu_lottery()
+    assert len(liu) == 2 * 2 * (1 + 5 * 2)  # lr x model x (unpruned + 5 ratios x 2 arms)
+    cell = liu[(liu["lr"] == 0.01) & (liu["model"] == "vgg16") & (liu["ratio"] == 0.95)].set_index("arm")
+    assert (cell.loc["ticket", "accuracy"], cell.loc["random_init", "std"]) == (92.58, 0.11)
+    li = li_structured().set_index(["plan", "arm"])["error"]
+    assert (li["resnet56_b", "scratch"], li["vgg16_a", "finetuned"], len(li)) == (8.69, 6.60, 13)

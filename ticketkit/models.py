@@ -81,17 +81,19 @@ VGG_CFGS = {
 
 
 class VGG(nn.Module):
-    """CIFAR VGG with BatchNorm, global average pooling and one linear head (GraSP/Su style)."""
+    """CIFAR VGG with BatchNorm, global average pooling and one linear head (GraSP/Su style); `cfg` gives the
+    channels of a filter-pruned variant as they are (no width multiplier)."""
 
-    def __init__(self, depth: int, in_channels: int, num_classes: int, width: float) -> None:
+    def __init__(self, depth: int, in_channels: int, num_classes: int, width: float,
+                 cfg: tuple[int | str, ...] | None = None) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         c_in = in_channels
-        for v in VGG_CFGS[depth]:
+        for v in cfg or VGG_CFGS[depth]:
             if v == "M":
                 layers.append(nn.MaxPool2d(2))
             else:
-                c_out = _ch(int(v), width)
+                c_out = int(v) if cfg else _ch(int(v), width)
                 layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
                            nn.ReLU(inplace=True)]
                 c_in = c_out
@@ -104,13 +106,15 @@ class VGG(nn.Module):
 
 
 class BasicBlock(nn.Module):
-    """Two 3x3 conv-BN layers with a shortcut: zero-padded identity ('pad') or 1x1 conv ('conv')."""
+    """Two 3x3 conv-BN layers with a shortcut: zero-padded identity ('pad') or 1x1 conv ('conv'); `mid` channels
+    between the two convs (fewer in a filter-pruned block)."""
 
-    def __init__(self, c_in: int, c_out: int, stride: int, shortcut: str) -> None:
+    def __init__(self, c_in: int, c_out: int, stride: int, shortcut: str, mid: int | None = None) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(c_out)
-        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        mid = mid or c_out
+        self.conv1 = nn.Conv2d(c_in, mid, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(mid)
+        self.conv2 = nn.Conv2d(mid, c_out, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(c_out)
         self.shortcut: nn.Module | None = None
         self.pad = 0
@@ -135,9 +139,11 @@ class BasicBlock(nn.Module):
 
 
 class ResNet(nn.Module):
-    """He et al.'s CIFAR ResNet-(6n+2): stages of 16/32/64 channels times `width`."""
+    """He et al.'s CIFAR ResNet-(6n+2): stages of 16/32/64 channels times `width`; `mids` sets each block's inner
+    channels (a filter-pruned variant)."""
 
-    def __init__(self, depth: int, in_channels: int, num_classes: int, width: float, shortcut: str) -> None:
+    def __init__(self, depth: int, in_channels: int, num_classes: int, width: float, shortcut: str,
+                 mids: tuple[int, ...] | None = None) -> None:
         super().__init__()
         if (depth - 2) % 6:
             raise ValueError(f"CIFAR ResNet depth must be 6n+2, got {depth}")
@@ -149,7 +155,8 @@ class ResNet(nn.Module):
         c_in = widths[0]
         for i, c_out in enumerate(widths):
             for j in range(n):
-                blocks.append(BasicBlock(c_in, c_out, 2 if (i > 0 and j == 0) else 1, shortcut))
+                mid = mids[len(blocks)] if mids else None
+                blocks.append(BasicBlock(c_in, c_out, 2 if (i > 0 and j == 0) else 1, shortcut, mid))
                 c_in = c_out
         self.layers = nn.Sequential(*blocks)
         self.fc = nn.Linear(c_in, num_classes)

@@ -111,6 +111,60 @@ def full_networks() -> pd.DataFrame:
                           "accuracy": a, "std": None, "note": n} for s, t, d, m, a, n in _FULL])
 
 
+LT_SEED = "Havinga & Sawhney, analysis of Frankle & Carbin and Liu et al. (seed 002)"
+# 002 Table 1 (Li et al.'s Table 1): CIFAR-10 test error (%), model -> (unpruned, pruned + fine-tuned, scratch-train)
+_LI_TABLE1 = {"vgg16_a": (6.75, 6.60, 6.88), "resnet56_a": (6.96, 6.90, None), "resnet56_b": (6.96, 6.94, 8.69),
+              "resnet110_a": (6.47, 6.45, None), "resnet110_b": (6.47, 6.70, 7.06)}
+# 002 Table 2 (Liu et al.'s Table 11), one-shot pruning on CIFAR-10: (lr, model) -> unpruned "mean±sd" and, per
+# prune ratio 20/40/60/80/95%, (winning ticket, random init). The caption says "test errors"; the values are
+# accuracies (%), as in Liu et al.'s table.
+_LIU_TABLE11 = {
+    (0.1, "vgg16"): ("93.76±0.20", [("93.66±0.20", "93.79±0.11"), ("93.79±0.12", "93.77±0.10"),
+                                    ("93.60±0.13", "93.72±0.11"), ("93.74±0.15", "93.72±0.16"),
+                                    ("93.18±0.12", "93.05±0.21")]),
+    (0.1, "resnet50"): ("93.48±0.20", [("93.38±0.18", "93.31±0.24"), ("92.94±0.12", "93.06±0.22"),
+                                       ("92.56±0.20", "92.69±0.22"), ("91.83±0.20", "91.69±0.22"),
+                                       ("88.75±0.18", "88.59±0.09")]),
+    (0.01, "vgg16"): ("92.69±0.12", [("92.78±0.11", "92.52±0.15"), ("92.80±0.18", "92.52±0.15"),
+                                     ("92.72±0.16", "92.44±0.19"), ("92.75±0.07", "92.07±0.25"),
+                                     ("92.58±0.25", "91.83±0.11")]),
+    (0.01, "resnet50"): ("91.06±0.28", [("91.28±0.15", "90.93±0.34"), ("91.16±0.07", "90.92±0.10"),
+                                        ("91.00±0.15", "90.43±0.16"), ("90.92±0.08", "89.71±0.18"),
+                                        ("87.76±0.19", "87.20±0.17")]),
+}
+LIU_RATIOS = (0.2, 0.4, 0.6, 0.8, 0.95)
+
+
+def _mean_sd(cell: str) -> tuple[float, float | None]:
+    mean, _, std = cell.partition("±")
+    return float(mean), float(std) if std else None
+
+
+def li_structured() -> pd.DataFrame:
+    """002 Table 1: test error (%) of the unpruned, filter-pruned + fine-tuned and scratch-trained networks."""
+    rows = []
+    for plan, values in _LI_TABLE1.items():
+        for arm, err in zip(("unpruned", "finetuned", "scratch"), values):
+            if err is not None:
+                rows.append({"source": LT_SEED, "table": "Table 1", "dataset": "cifar10", "plan": plan, "arm": arm,
+                             "error": err})
+    return pd.DataFrame(rows)
+
+
+def liu_lottery() -> pd.DataFrame:
+    """002 Table 2: accuracy (%) of winning tickets and random inits after one-shot pruning, per lr and ratio
+    (the unpruned network as ratio 0, arm "unpruned")."""
+    rows = []
+    for (lr, model), (unpruned, cells) in _LIU_TABLE11.items():
+        mean, sd = _mean_sd(unpruned)
+        rows.append({"lr": lr, "model": model, "ratio": 0.0, "arm": "unpruned", "accuracy": mean, "std": sd})
+        for ratio, (ticket, rand) in zip(LIU_RATIOS, cells):
+            for arm, cell in (("ticket", ticket), ("random_init", rand)):
+                mean, sd = _mean_sd(cell)
+                rows.append({"lr": lr, "model": model, "ratio": ratio, "arm": arm, "accuracy": mean, "std": sd})
+    return pd.DataFrame(rows).assign(source=LT_SEED, table="Table 2", dataset="cifar10")
+
+
 # Our model names for the seeds' architectures: Su et al.'s ResNet32 is the 2x-wide variant.
 MODEL_ALIASES: dict[str, str] = {"resnet32_2x": "resnet32", "vgg19": "vgg19", "lenet300_100": "lenet300_100"}
 
