@@ -23,7 +23,7 @@ def test_the_paper_profile_is_frankle_and_carbins_lenet_setting():
 
 
 @pytest.mark.parametrize("overrides, named, error, message", [
-    ({}, {"trials": "abc"}, TypeError, r"trials = .* is not valid: expected a non-empty list"),
+    ({}, {"trials": "abc"}, TypeError, r"trials = .* is not valid: expected a non-empty list of int"),
     ({"level": 3}, {}, KeyError, r"unknown parameter\(s\) \['level'\]"),
     ({}, {"levels": 2}, ValueError, r"level 15 is asked for but levels = 2"),
     ({"levels": 3}, {"levels": 4}, ValueError, r"levels given both"),

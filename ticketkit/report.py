@@ -130,7 +130,8 @@ def effects_frame(v: Verdict) -> pd.DataFrame:
     if "model" in ev:
         out["model"] = ev["model"].fillna("")
     if "density" in ev:
-        out["remaining" if "remaining" in ev else "sparsity"] = [where(r) for _, r in ev.iterrows()]
+        header = "remaining" if "remaining" in ev else "prune ratio" if "ratio" in ev else "sparsity"
+        out[header] = [where(r) for _, r in ev.iterrows()]
     out["comparison"] = ev["comparison"]
     out["ours: effect [95% CI]"] = [_interval(r) for _, r in ev.iterrows()]
     if "published" in ev:

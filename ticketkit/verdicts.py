@@ -145,6 +145,8 @@ def where(row: pd.Series | dict) -> str:
     """A cell's place: its sparsity ('90%'), or '51.3% remaining' where the claim reads in weights remaining."""
     if "remaining" in row and not pd.isna(row["remaining"]):
         return f"{row['remaining']:.3g}% remaining"
+    if "ratio" in row and not pd.isna(row["ratio"]):
+        return f"prune ratio {row['ratio']:.0%}"
     if "density" in row and not pd.isna(row["density"]):
         return f"{(1 - row['density']) * 100:.4g}%"
     return ""

@@ -23,9 +23,9 @@ def _su(P: Profile) -> list[RunConfig]:
 
 
 def _lottery(P: Profile) -> list[RunConfig]:
-    from .lottery import chapter, get_scale
+    from . import lottery, lottery_liu
 
-    return chapter(get_scale(P.name))
+    return lottery.chapter(lottery.get_scale(P.name)) + lottery_liu.lr_study(lottery_liu.get_scale(P.name))
 
 
 GRIDS: dict[str, Callable[[Profile], list[RunConfig]]] = {"dense": _dense, "su": _su, "lottery": _lottery}
@@ -34,12 +34,14 @@ NotebookGrid = Callable[[Profile], tuple[list[RunConfig], str]]  # profile -> (c
 
 def notebook_grids(chapter: str | None = None) -> dict[str, NotebookGrid]:
     """Every notebook's grid (or one chapter's: "su", "lottery") as a function of the profile, with its scale."""
-    from . import lottery, su
+    from . import lottery, lottery_liu, su
 
     out: dict[str, dict[str, NotebookGrid]] = {
         "su": {n: (lambda P, g=g: (g(P), P.scale())) for n, g in su.NOTEBOOK_GRIDS.items()},
         "lottery": {n: (lambda P, g=g: (g(lottery.get_scale(P.name)), lottery.get_scale(P.name).scale()))
-                    for n, g in lottery.NOTEBOOK_GRIDS.items()},
+                    for n, g in lottery.NOTEBOOK_GRIDS.items()}
+        | {n: (lambda P, g=g: (g(lottery_liu.get_scale(P.name)), lottery_liu.get_scale(P.name).scale()))
+           for n, g in lottery_liu.NOTEBOOK_GRIDS.items()},
     }
     if chapter is not None:
         return out[chapter]

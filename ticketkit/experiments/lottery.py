@@ -2,8 +2,7 @@
 one-shot pruning; its scales, grids, paper-shaped tables, figures and the learning-curve slider."""
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import matplotlib.pyplot as plt
@@ -12,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .. import imp
-from ..params import CHECKS
+from ..params import chapter_scale
 from ..plots import effects_figure
 from ..report import fmt, paper_table
 from ..runs import RunConfig
@@ -79,40 +78,9 @@ SCALES = {
 
 
 def get_scale(profile: str, overrides: dict[str, Any] | None = None, **named: Any) -> ImpScale:
-    """The chapter's scale at a profile with a notebook's `overrides` and named parameters applied (None keeps the
-    profile's value); one clear error for an unknown profile or field, a field given twice, a wrong type, or
-    levels the IMP trajectory cannot reach. compute, progress and scheduler are checked, not applied."""
-    if profile not in SCALES:
-        raise KeyError(f"unknown profile {profile!r}; choose one of: {', '.join(SCALES)}")
-    if not isinstance(overrides or {}, dict):
-        raise TypeError(f"overrides = {overrides!r} is not valid: expected a mapping of field to value")
-    for name in CHECKS:
-        if name in named:
-            CHECKS[name](name, named.pop(name))
-    twice = sorted(k for k in set(named) & set(overrides or {}) if named[k] is not None)
-    if twice:
-        raise ValueError(f"{', '.join(twice)} given both as a parameter and in overrides; give each once")
-    overrides = {**(overrides or {}), **{k: v for k, v in named.items() if v is not None}}
-    known = {f.name: f for f in fields(ImpScale)}
-    bad = sorted(set(overrides) - set(known))
-    if bad:
-        raise KeyError(f"unknown parameter(s) {bad}; the chapter's scale has: {', '.join(sorted(known))}")
-    clean = {}
-    for k, v in overrides.items():
-        if v is None:
-            continue
-        want = tuple if k.endswith("s") and k not in ("levels", "epochs") else type(getattr(SCALES[profile], k))
-        if want is tuple:
-            v = tuple(v) if isinstance(v, (list, tuple)) else (v,)
-            ok = all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in v) and len(v) > 0
-        else:
-            v = float(v) if want is float and isinstance(v, int) and not isinstance(v, bool) else v
-            ok = isinstance(v, want) and not isinstance(v, bool) and (not isinstance(v, (int, float)) or v > 0)
-        if not ok:
-            raise TypeError(f"{k} = {v!r} is not valid: expected "
-                            f"{'a non-empty list of non-negative integers' if want is tuple else 'a positive ' + want.__name__}")
-        clean[k] = v
-    s = dataclasses.replace(SCALES[profile], **clean)
+    """The chapter's LeNet scale at a profile with a notebook's overrides and named parameters (see
+    params.chapter_scale), refusing levels the IMP trajectory does not reach."""
+    s = chapter_scale(SCALES, profile, overrides, named)
     deepest = max(s.reinit_levels + s.oneshot_levels + s.curve_levels)
     if deepest > s.levels:
         raise ValueError(f"level {deepest} is asked for but levels = {s.levels}; raise levels or drop that level")

@@ -104,3 +104,25 @@ def lt4(runs: pd.DataFrame, scale: str) -> Verdict:
         rows.append(_row(d, "iterative − one-shot", e, above(e) if judged else "",
                          note="" if judged else "10% or more remaining: shown, not judged"))
     return decide("LT-4", pd.DataFrame(rows), scale)
+
+
+@rule("LT-5")
+def lt5(runs: pd.DataFrame, scale: str) -> Verdict:
+    from .lottery_liu import published_effect, with_arms
+
+    r = with_arms(runs[runs["method"] == "imp"])
+    unpruned = r[r["arm"] == "unpruned"]
+    m, why = dense_margin(unpruned.assign(method="dense", dataset=unpruned["lr"].astype(str)), "best_test_acc")
+    rows = []
+    for (model, lr, ratio), g in r[r["arm"] == "ticket"].groupby(["model", "lr", "ratio"]):
+        base = r[(r["model"] == model) & (r["lr"] == lr) & (r["ratio"] == ratio) & (r["arm"] == "reinit")]
+        if not len(base):
+            continue
+        e = welch(g["best_test_acc"], base["best_test_acc"])
+        high = lr >= 0.1 - 1e-12  # "no better than random" at 0.1: below +m; "better" at 0.01: above zero
+        pub, sd = published_effect(lr, model, ratio)
+        rows.append(effect_row({"model": model, "lr": lr, "ratio": ratio, "density": float(g["density"].iloc[0]),
+                                "comparison": f"ticket − random init, lr {lr:g}"}, e,
+                               below(e, m) if high else above(e), margin=m if high else np.nan,
+                               published=round(pub, 2), **{"published sd": round(sd, 2)}))
+    return decide("LT-5", pd.DataFrame(rows), scale, why)
