@@ -71,3 +71,42 @@ def test_lt2_lt3_and_lt4_decide_on_their_own_cells():
     deep = frame({12: [85.0, 85.2, 84.9]})
     lt4 = evaluate("LT-4", pd.concat([runs, deep, oneshot[oneshot["opt.level"] > 0]]), "made").evidence
     assert list(lt4["outcome"]) == ["", HELD] and np.isclose(lt4["effect"].iloc[1], 5.0, atol=0.01)
+
+
+def test_lt5_asks_no_gain_at_lr_0_1_and_a_gain_at_lr_0_01_with_the_published_effect_beside():
+    rows = []
+    for lr, ticket, rand in ((0.1, [91.0, 91.1, 90.9], [91.0, 90.9, 91.1]), (0.01, [90.0, 90.1, 89.9],
+                                                                             [88.0, 88.1, 87.9])):
+        for seed in range(3):
+            rows += [{"method": "imp", "model": "vgg16", "train.lr": lr, "opt.level": 0, "opt.rate": None,
+                      "opt.branch": "ticket", "density": 1.0, "best_test_acc": 92.0 + 0.1 * seed},
+                     {"method": "imp", "model": "vgg16", "train.lr": lr, "opt.level": 1, "opt.rate": 0.95,
+                      "opt.branch": "ticket", "density": 0.06, "best_test_acc": ticket[seed]},
+                     {"method": "imp", "model": "vgg16", "train.lr": lr, "opt.level": 1, "opt.rate": 0.95,
+                      "opt.branch": "reinit", "density": 0.06, "best_test_acc": rand[seed]}]
+    v = evaluate("LT-5", pd.DataFrame(rows), "made")
+    ev = v.evidence.set_index("lr")
+    assert ev.loc[0.1, "outcome"] == HELD and ev.loc[0.01, "outcome"] == HELD and v.verdict == "holds"
+    assert ev.loc[0.01, "published"] == pytest.approx(92.58 - 91.83)  # 002 Table 2(b), VGG-16 at 95%
+    assert ev.loc[0.01, "published sd"] == pytest.approx(np.hypot(0.25, 0.11), abs=0.01)
+
+
+def test_lt8_judges_steps_from_the_first_size_that_fits_its_training_set():
+    rows = []
+    for h, train_err, test_err in ((4, 30.0, 32.0), (16, 5.0, 12.0), (64, 0.5, 9.0), (256, 0.2, 8.9),
+                                   (1024, 0.1, 11.0)):
+        rows += [{"model": "fc2", "width": h / 1024, "final_train_acc": 100 - train_err + d,
+                  "final_test_acc": 100 - test_err + d} for d in (-0.1, 0.0, 0.1)]
+    ev = evaluate("LT-8", pd.DataFrame(rows), "made").evidence.set_index("hidden")
+    assert ev.loc[16, "outcome"] == "" and ev.loc[64, "outcome"] == ""  # steps before H = 64 fits
+    assert ev.loc[256, "outcome"] == HELD and ev.loc[1024, "outcome"] == FAILED  # -0.1: no upturn; +2.1: an upturn beyond m
+
+
+def test_train_eval_records_the_accuracy_on_the_training_set(tmp_path):
+    from ticketkit.experiments import lottery_size
+    from ticketkit.runs import execute
+
+    S = lottery_size.get_scale("smoke", epochs=1, hidden=[8])
+    rec = execute(S.run(8, 0))
+    assert 0 <= rec["final_train_acc"] <= 100 and rec["config"]["model"] == "fc2"
+    assert rec["config"]["width"] * lottery_size.UNITS_PER_WIDTH == 8

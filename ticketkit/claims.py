@@ -65,8 +65,9 @@ CLAIMS: tuple[Claim, ...] = (
           "same small architecture trained from scratch for the same epochs is worse, and with the same compute "
           "it matches.", "fine-tuned vs unpruned within margin; Scratch-E below fine-tuned; Scratch-B matches", ""),
     Claim("LT-8", LT, "Larger networks generalise better: the test error of a 2-layer network falls as the hidden "
-          "layer grows, with no overfitting upturn.", "test error non-increasing in H beyond the interpolation "
-          "point (trend with interval)", ""),
+          "layer grows, with no overfitting upturn.", "test error of each hidden-layer size minus that of the next "
+          "smaller one: below +m at every step from the first size that fits its training set (training error "
+          "under 1%; every step when none does)", "lt_network_size"),
     Claim("DL-1", DL, "Mask criteria come in complementary pairs, one above random and its opposite below.",
           "per pair, one curve above random and one below at most levels", ""),
     Claim("DL-2", DL, "magnitude_increase, movement and large_final are the best criteria.", "top three by area "

@@ -102,7 +102,7 @@ def grid(configs: Iterable[RunConfig], store: Store | None = None, progress: boo
     return frame([store.get(c) for c in configs])
 
 
-SUMMARY_COLUMNS = ("final_test_acc", "best_test_acc", "best_epoch", "early_stop_epoch", "early_stop_iteration",
+SUMMARY_COLUMNS = ("final_test_acc", "final_train_acc", "best_test_acc", "best_epoch", "early_stop_epoch", "early_stop_iteration",
                    "early_stop_test_acc", "wall_s", "device", "precision", "connected")
 
 

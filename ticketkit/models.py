@@ -169,6 +169,8 @@ class ResNet(nn.Module):
 def _register_all() -> None:
     MODELS.register("lenet300_100", "LeNet-300-100: fully connected 300-100 hidden units (Frankle & Carbin)")(
         lambda c, k, s, w: LeNet(c * s * s, (_ch(300, w), _ch(100, w)), k))
+    MODELS.register("fc2", "2-layer fully connected net: one hidden layer of 1024 x width units (Neyshabur et al.)")(
+        lambda c, k, s, w: LeNet(c * s * s, (_ch(1024, w),), k))
     for stages in (1, 2, 3):
         MODELS.register(f"conv{2 * stages}", f"Conv-{2 * stages}: {2 * stages} 3x3 convs, FC 256-256 (Frankle & Carbin)")(
             lambda c, k, s, w, st=stages: ConvNet(st, c, k, s, w))

@@ -19,7 +19,7 @@ from .pruning.allocators import check_density
 from .pruning.methods import METHODS, REVISIONS, PruneContext, Ticket, prune, spec_key
 from .pruning.sanity import SANITY
 from .store import REPO_ROOT
-from .train import TrainResult, TrainSpec, default_device, precision, train
+from .train import TrainResult, TrainSpec, default_device, evaluate, precision, train
 
 TRAJECTORIES = {"imp": "iterative magnitude pruning as a trajectory of levels with branches (ticketkit.imp); "
                        "options level, branch, scope, rate, rewind_step, eval_every"}  # methods that are not pruners
@@ -145,9 +145,13 @@ def prepare(cfg: RunConfig, progress: bool = False, data_root: str | None = None
 
 
 def record(p: Prepared, result: TrainResult, batch: int = 1) -> dict[str, Any]:
-    """The stored record of a trained run; `batch` says how many runs trained together with it."""
+    """The stored record of a trained run; `batch` says how many runs trained together with it. With the option
+    train_eval the trained network's accuracy on its whole training set is recorded too (final_train_acc)."""
     cfg, device = p.cfg, p.data.train_x.device
-    return {
+    extra = {}
+    if dict(cfg.options).get("train_eval"):
+        extra["final_train_acc"] = evaluate(p.model, p.data, p.data.train_x, p.data.train_y)[0]
+    return {**extra,
         "config": cfg.to_dict(), "key": cfg.key(), "schema": SCHEMA, "revision": REVISIONS.get(cfg.method, 1),
         "history": result.history, **result.summary(),
         "density": p.mask.density(), "layer_densities": p.mask.densities(),

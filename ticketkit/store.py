@@ -66,8 +66,9 @@ def check_metrics(rec: dict[str, Any]) -> None:
         if row.get("val_acc") is not None:
             _check_number(f"history[{i}].val_acc", row["val_acc"], 100)
     _check_number("final_test_acc", rec.get("final_test_acc"), 100)
-    if "best_test_acc" in rec:
-        _check_number("best_test_acc", rec["best_test_acc"], 100)
+    for name in ("best_test_acc", "final_train_acc"):
+        if name in rec:
+            _check_number(name, rec[name], 100)
     _check_number("density", rec.get("density"), 1)
 
 

@@ -23,9 +23,10 @@ def _su(P: Profile) -> list[RunConfig]:
 
 
 def _lottery(P: Profile) -> list[RunConfig]:
-    from . import lottery, lottery_liu
+    from . import lottery, lottery_liu, lottery_size
 
-    return lottery.chapter(lottery.get_scale(P.name)) + lottery_liu.lr_study(lottery_liu.get_scale(P.name))
+    return (lottery.chapter(lottery.get_scale(P.name)) + lottery_size.network_size(lottery_size.get_scale(P.name))
+            + lottery_liu.lr_study(lottery_liu.get_scale(P.name)))
 
 
 GRIDS: dict[str, Callable[[Profile], list[RunConfig]]] = {"dense": _dense, "su": _su, "lottery": _lottery}
@@ -34,14 +35,12 @@ NotebookGrid = Callable[[Profile], tuple[list[RunConfig], str]]  # profile -> (c
 
 def notebook_grids(chapter: str | None = None) -> dict[str, NotebookGrid]:
     """Every notebook's grid (or one chapter's: "su", "lottery") as a function of the profile, with its scale."""
-    from . import lottery, lottery_liu, su
+    from . import lottery, lottery_liu, lottery_size, su
 
     out: dict[str, dict[str, NotebookGrid]] = {
         "su": {n: (lambda P, g=g: (g(P), P.scale())) for n, g in su.NOTEBOOK_GRIDS.items()},
-        "lottery": {n: (lambda P, g=g: (g(lottery.get_scale(P.name)), lottery.get_scale(P.name).scale()))
-                    for n, g in lottery.NOTEBOOK_GRIDS.items()}
-        | {n: (lambda P, g=g: (g(lottery_liu.get_scale(P.name)), lottery_liu.get_scale(P.name).scale()))
-           for n, g in lottery_liu.NOTEBOOK_GRIDS.items()},
+        "lottery": {n: (lambda P, g=g, mod=mod: (g(mod.get_scale(P.name)), mod.get_scale(P.name).scale()))
+                    for mod in (lottery, lottery_liu, lottery_size) for n, g in mod.NOTEBOOK_GRIDS.items()},
     }
     if chapter is not None:
         return out[chapter]

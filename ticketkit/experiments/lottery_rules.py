@@ -126,3 +126,30 @@ def lt5(runs: pd.DataFrame, scale: str) -> Verdict:
                                below(e, m) if high else above(e), margin=m if high else np.nan,
                                published=round(pub, 2), **{"published sd": round(sd, 2)}))
     return decide("LT-5", pd.DataFrame(rows), scale, why)
+
+
+INTERPOLATED = 1.0  # training error (%) below which a 2-layer net counts as fitting its training set (LT-8)
+
+
+@rule("LT-8")
+def lt8(runs: pd.DataFrame, scale: str) -> Verdict:
+    from .lottery_size import errors
+
+    r = errors(runs[runs["model"] == "fc2"])
+    sizes = sorted(r["hidden"].unique())
+    train_err = r.groupby("hidden")["train_err"].mean()
+    fit = [h for h in sizes if train_err[h] < INTERPOLATED]
+    start = fit[0] if fit else sizes[0]
+    judged = r[r["hidden"] >= start]  # the seed spread of the sizes judged (tiny nets vary far more)
+    m, why = dense_margin(judged.assign(method="dense", dataset="", model=judged["hidden"].astype(str)), "test_err")
+    rows = []
+    for a, b in zip(sizes, sizes[1:]):
+        e = welch(r.loc[r["hidden"] == b, "test_err"], r.loc[r["hidden"] == a, "test_err"])
+        judged = a >= start
+        rows.append(effect_row({"model": "fc2", "hidden": int(b), "comparison": f"test error, H {b} − H {a}"}, e,
+                               below(e, m) if judged else "", margin=m, published=np.nan,
+                               note="" if judged else "before the interpolation point: shown, not judged"))
+    where = (f"from H = {start}, the first size whose training error is below {INTERPOLATED:g}%" if fit else
+             f"every step: no size fits its training set (training error below {INTERPOLATED:g}%) at this scale")
+    return decide("LT-8", pd.DataFrame(rows), scale, f"{why.replace('dense networks', 'networks of one size')}; "
+                                                     f"steps judged {where}")
