@@ -116,7 +116,7 @@ def test_every_notebook_takes_overrides_and_passes_its_scheduler_to_the_grid():
         cells = nbformat.read(path, as_version=4).cells
         params = next(c.source for c in cells if "parameters" in c.metadata.get("tags", []))
         code = "\n".join(c.source for c in cells if c.cell_type == "code")
-        reads = "notebook_profile(profile, overrides" in code or "get_scale(profile, overrides" in code
+        reads = any(f"{f}(profile, overrides" in code for f in ("notebook_profile", "get_scale", "get_scales"))
         assert "\noverrides = {}" in "\n" + params and reads, path.name
         if "grid(cfgs" in code:
             assert "\nscheduler = None" in "\n" + params and "scheduler=scheduler)" in code, path.name

@@ -40,7 +40,8 @@ def frame(acc, iters=None, branch="ticket"):
     for level, values in acc.items():
         for seed, v in enumerate(values):
             it = (iters or {}).get(level, [5000] * len(values))[seed]
-            rows.append({"method": "imp", "opt.level": level, "opt.branch": "ticket" if level == 0 else branch,
+            rows.append({"method": "imp", "model": "lenet300_100", "dataset": "made", "opt.level": level,
+                         "opt.branch": "ticket" if level == 0 else branch,
                          "density": 0.8 ** level, "seed": seed, "early_stop_test_acc": v,
                          "early_stop_iteration": it})
     return pd.DataFrame(rows)

@@ -171,3 +171,12 @@ def test_empty_runs_are_not_run_and_every_rule_names_a_known_claim():
         claim("XX-1")
     with pytest.raises(ValueError, match="two rules"):
         V.rule("SU-1")(lambda r, s: None)
+
+
+def test_cells_shown_but_none_deciding_make_a_claim_not_testable_rather_than_not_run():
+    from ticketkit.verdicts import NOT_RUN, NOT_TESTABLE, decide
+
+    shown = pd.DataFrame([{"effect": 1.0, "outcome": ""}, {"effect": -2.0, "outcome": ""}])
+    v = decide("LT-3", shown, "made")
+    assert v.verdict == NOT_TESTABLE and "no cell" in v.note
+    assert decide("LT-3", pd.DataFrame(), "made").verdict == NOT_RUN

@@ -179,8 +179,12 @@ def combine(outcomes: list[str]) -> str:
 
 
 def decide(cid: str, evidence: pd.DataFrame, scale: str, note: str = "") -> Verdict:
-    """A claim's Verdict from its evidence rows (combined over the cells that decide)."""
+    """A claim's Verdict from its evidence rows (combined over the cells that decide); cells shown where none
+    decides (none lies where the claim is judged at this scale) make it not testable here."""
     v = Verdict(cid, NOT_RUN, claim(cid).rule, scale, evidence, note)
+    if len(evidence) and not v.outcomes():
+        why = "no cell at this scale lies where the claim is judged"
+        return replace(v, verdict=NOT_TESTABLE, note=f"{note}; {why}" if note else why)
     return replace(v, verdict=combine(v.outcomes()))
 
 

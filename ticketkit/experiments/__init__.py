@@ -3,7 +3,7 @@
 GRIDS names every experiment's full grid so `python -m ticketkit run` can compute it headless."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from ..profiles import Profile
 from ..runs import RunConfig
@@ -23,24 +23,33 @@ def _su(P: Profile) -> list[RunConfig]:
 
 
 def _lottery(P: Profile) -> list[RunConfig]:
-    from . import lottery, lottery_liu, lottery_size
-
-    return (lottery.chapter(lottery.get_scale(P.name)) + lottery_size.network_size(lottery_size.get_scale(P.name))
-            + lottery_liu.lr_study(lottery_liu.get_scale(P.name)))
+    return list(dict.fromkeys(c for grid in notebook_grids("lottery").values() for c in grid(P)[0]))
 
 
 GRIDS: dict[str, Callable[[Profile], list[RunConfig]]] = {"dense": _dense, "su": _su, "lottery": _lottery}
 NotebookGrid = Callable[[Profile], tuple[list[RunConfig], str]]  # profile -> (configs, the scale line)
 
 
+def _at(get: Callable[[str], Any], grid: Callable[[Any], list[RunConfig]],
+        line: Callable[[Any], str] = lambda S: S.scale()) -> NotebookGrid:
+    """A notebook grid of a chapter whose scale is looked up by profile name."""
+    return lambda P: (grid(get(P.name)), line(get(P.name)))
+
+
 def notebook_grids(chapter: str | None = None) -> dict[str, NotebookGrid]:
-    """Every notebook's grid (or one chapter's: "su", "lottery") as a function of the profile, with its scale."""
-    from . import lottery, lottery_liu, lottery_size, su
+    """Every notebook's grid (or one chapter's: "su", "lottery") as a function of the profile, with its scale;
+    the lottery chapter's grids in the order its CPU budget is best spent."""
+    from . import lottery, lottery_conv, lottery_liu, lottery_size, su
 
     out: dict[str, dict[str, NotebookGrid]] = {
         "su": {n: (lambda P, g=g: (g(P), P.scale())) for n, g in su.NOTEBOOK_GRIDS.items()},
-        "lottery": {n: (lambda P, g=g, mod=mod: (g(mod.get_scale(P.name)), mod.get_scale(P.name).scale()))
-                    for mod in (lottery, lottery_liu, lottery_size) for n, g in mod.NOTEBOOK_GRIDS.items()},
+        "lottery": {
+            "lt_lenet_imp": _at(lottery.get_scale, lottery.lenet_imp),
+            "lt_oneshot_vs_iterative": _at(lottery.get_scale, lottery.oneshot_vs_iterative),
+            "lt_network_size": _at(lottery_size.get_scale, lottery_size.network_size),
+            "lt_conv": _at(lottery_conv.get_scales, lottery_conv.conv_imp, lottery_conv.scale_line),
+            "lt_liu_lr": _at(lottery_liu.get_scale, lottery_liu.lr_study),
+        },
     }
     if chapter is not None:
         return out[chapter]

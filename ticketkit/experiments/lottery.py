@@ -24,12 +24,16 @@ from .lottery_rules import BRANCH_LABELS, with_level
 
 @dataclass(frozen=True)
 class ImpScale:
-    """Scale of the fully connected IMP experiments: the papers' optimisation (Adam, constant lr, batch 60, about
-    50K iterations) on the profile's dataset, `trials` seeds, levels 0..`levels`, branches at chosen levels."""
+    """Scale of Frankle & Carbin's IMP experiments on one network: their optimisation (Adam, constant lr, batch
+    60; about 50K iterations for LeNet) on the profile's dataset, `trials` seeds, levels 0..`levels`, branches at
+    chosen levels."""
 
     name: str
     dataset: str
+    model: str = "lenet300_100"
+    width: float = 1.0
     image_size: int = 28
+    train_subset: int | None = None
     trials: tuple[int, ...] = (0, 1, 2, 3, 4)
     levels: int = 15  # LeNet-300-100 at level 15 keeps 3.6% of its weights
     epochs: int = 55  # 55 passes over 55K training images at batch 60: 50,380 iterations
@@ -54,14 +58,18 @@ class ImpScale:
         return TrainSpec(epochs=self.epochs, batch_size=self.batch_size, optimizer="adam", lr=self.lr,
                          weight_decay=0.0, schedule="constant", augment=False)
 
-    def base(self, model: str = "lenet300_100", seed: int = 0) -> RunConfig:
-        """The level-0 run of one trial: dense LeNet, validation split held out, curves every `eval_every`."""
-        return RunConfig(dataset=self.dataset, model=model, method="imp", seed=seed, image_size=self.image_size,
-                         val_size=self.val_size, train=self.spec(), options=(("eval_every", self.eval_every),))
+    def base(self, seed: int = 0) -> RunConfig:
+        """The level-0 run of one trial: the dense network, validation split held out, curves every `eval_every`."""
+        return RunConfig(dataset=self.dataset, model=self.model, method="imp", seed=seed, width=self.width,
+                         image_size=self.image_size, train_subset=self.train_subset, val_size=self.val_size,
+                         train=self.spec(), options=(("eval_every", self.eval_every),))
 
     def scale(self) -> str:
-        return (f"profile `{self.name}`: {self.dataset}, LeNet-300-100, {len(self.trials)} trials, IMP levels 0-"
-                f"{self.levels} (hidden layers 20%, output 10% of the remaining weights per level, rewound to "
+        conv, fc, out = imp.LAYERWISE_RATES[self.model]
+        rates = (f"conv {conv:.0%}, " if conv else "") + f"hidden fc {fc:.0%}, output {out:.0%}"
+        data = f", {self.train_subset} training images" if self.train_subset else ""
+        return (f"profile `{self.name}`: {self.dataset}{data}, {self.model} x{self.width:g}, {len(self.trials)} "
+                f"trials, IMP levels 0-{self.levels} ({rates} of the remaining weights per level, rewound to "
                 f"their initial values); Adam lr {self.lr:g}, batch {self.batch_size}, {self.epochs} epochs, no "
                 f"weight decay or augmentation; {self.val_size} training images held out for validation, "
                 f"evaluated every {self.eval_every} iterations; early stopping at the minimum validation loss")
@@ -227,11 +235,3 @@ def curve_page(cfgs: Sequence[RunConfig], S: ImpScale):  # type: ignore[no-untyp
 
 def effects(vs: Sequence[Verdict], S: ImpScale, title: str, unit: str = "accuracy points") -> plt.Figure:
     return effects_figure(vs, title, S.scale(), f"{S.dataset}, {S.name} profile", "MNIST, full scale", unit=unit)
-
-
-def chapter(S: ImpScale) -> list[RunConfig]:
-    """Every run of the chapter at this scale (what `python -m ticketkit run lottery` computes)."""
-    return list(dict.fromkeys(lenet_imp(S) + oneshot_vs_iterative(S)))
-
-
-NOTEBOOK_GRIDS = {"lt_lenet_imp": lenet_imp, "lt_oneshot_vs_iterative": oneshot_vs_iterative}

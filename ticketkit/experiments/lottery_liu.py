@@ -151,5 +151,3 @@ def effects(vs: Sequence[Verdict], S: LiuScale) -> Any:
     return effects_figure(vs, "LT-5: winning ticket − random init, per lr and prune ratio", S.scale(),
                           f"{S.dataset}, {S.name} profile", "CIFAR-10, full scale")
 
-
-NOTEBOOK_GRIDS = {"lt_liu_lr": lr_study}

@@ -32,19 +32,21 @@ def with_level(runs: pd.DataFrame) -> pd.DataFrame:
 
 def _margin(r: pd.DataFrame) -> tuple[float, str]:
     """Twice the trial-to-trial sd of the dense network's accuracy at early stopping (as every chapter does)."""
-    return dense_margin(r[r["level"] == 0].assign(method="dense", dataset="", model=""), ACC)
+    return dense_margin(r[r["level"] == 0].assign(method="dense"), ACC)
 
 
 def _pairs(r: pd.DataFrame, test: str, base: str, value: str = ACC):  # type: ignore[no-untyped-def]
-    """(density, test runs, base runs) per level where both branches have runs (base "dense" = level 0)."""
-    for level, g in r[(r["branch"] == test) & (r["level"] > 0)].groupby("level"):
-        other = r[r["level"] == 0] if base == "dense" else r[(r["branch"] == base) & (r["level"] == level)]
+    """(model, density, test runs, base runs) per model and level where both branches have runs (base "dense"
+    = the model's level 0)."""
+    for (model, level), g in r[(r["branch"] == test) & (r["level"] > 0)].groupby(["model", "level"]):
+        same = r[r["model"] == model]
+        other = same[same["level"] == 0] if base == "dense" else same[(same["branch"] == base) & (same["level"] == level)]
         if len(other):
-            yield float(g["density"].iloc[0]), g[value].astype(float), other[value].astype(float)
+            yield model, float(g["density"].iloc[0]), g[value].astype(float), other[value].astype(float)
 
 
-def _row(density: float, comparison: str, e, outcome: str, **extra) -> dict:  # type: ignore[no-untyped-def]
-    return effect_row({"model": "lenet300_100", "density": density, "remaining": round(100 * density, 2),
+def _row(model: str, density: float, comparison: str, e, outcome: str, **extra) -> dict:  # type: ignore[no-untyped-def]
+    return effect_row({"model": model, "density": density, "remaining": round(100 * density, 2),
                        "comparison": comparison}, e, outcome, published=np.nan, **extra)
 
 
@@ -53,16 +55,16 @@ def lt1(runs: pd.DataFrame, scale: str) -> Verdict:
     r = with_level(runs)
     m, why = _margin(r)
     pairs = list(_pairs(r, "ticket", "dense"))
-    moderate = min((d for d, _, _ in pairs), key=lambda d: abs(d - MODERATE), default=None)
     rows = []
-    for d, t, b in pairs:
+    for model, d, t, b in pairs:
         e = welch(t, b)
-        if moderate is not None and d == moderate and abs(d - MODERATE) < 0.05:
-            rows.append(_row(d, "ticket − dense", e, above(e), note="the level near 51.3%: above zero"))
+        moderate = min((x for mo, x, _, _ in pairs if mo == model), key=lambda x: abs(x - MODERATE))
+        if d == moderate and abs(d - MODERATE) < 0.05:
+            rows.append(_row(model, d, "ticket − dense", e, above(e), note="the level near 51.3%: above zero"))
         elif d >= SMALLEST - 0.001:
-            rows.append(_row(d, "ticket − dense", e, as_good_as(e, m), margin=m))
+            rows.append(_row(model, d, "ticket − dense", e, as_good_as(e, m), margin=m))
         else:
-            rows.append(_row(d, "ticket − dense", e, "", note="below 3.6% remaining: shown, not judged"))
+            rows.append(_row(model, d, "ticket − dense", e, "", note="below 3.6% remaining: shown, not judged"))
     return decide("LT-1", pd.DataFrame(rows), scale, why)
 
 
@@ -70,10 +72,10 @@ def lt1(runs: pd.DataFrame, scale: str) -> Verdict:
 def lt2(runs: pd.DataFrame, scale: str) -> Verdict:
     r = with_level(runs)
     rows = []
-    for d, t, b in _pairs(r, "ticket", "dense", "early_stop_iteration"):
+    for model, d, t, b in _pairs(r, "ticket", "dense", "early_stop_iteration"):
         e = welch(t / 1000, b / 1000)
         judged = d >= FAST_DOWN_TO
-        rows.append(_row(d, "ticket − dense (thousand iterations)", e, below(e) if judged else "",
+        rows.append(_row(model, d, "ticket − dense (thousand iterations)", e, below(e) if judged else "",
                          note="" if judged else "below 20% remaining: shown, not judged"))
     return decide("LT-2", pd.DataFrame(rows), scale, "effects in thousands of iterations to early stopping")
 
@@ -82,10 +84,10 @@ def lt2(runs: pd.DataFrame, scale: str) -> Verdict:
 def lt3(runs: pd.DataFrame, scale: str) -> Verdict:
     r = with_level(runs)
     rows = []
-    for d, t, b in _pairs(r, "reinit", "ticket"):
+    for model, d, t, b in _pairs(r, "reinit", "ticket"):
         e = welch(t, b)
         judged = REINIT_SPAN[0] <= d <= REINIT_SPAN[1]
-        rows.append(_row(d, "re-init − ticket", e, below(e) if judged else "",
+        rows.append(_row(model, d, "re-init − ticket", e, below(e) if judged else "",
                          note="" if judged else "outside 21-51% remaining: shown, not judged"))
     return decide("LT-3", pd.DataFrame(rows), scale)
 
@@ -94,14 +96,10 @@ def lt3(runs: pd.DataFrame, scale: str) -> Verdict:
 def lt4(runs: pd.DataFrame, scale: str) -> Verdict:
     r = with_level(runs)
     rows = []
-    for level, g in r[(r["branch"] == "oneshot") & (r["level"] > 0)].groupby("level"):
-        ticket = r[(r["branch"] == "ticket") & (r["level"] == level)]
-        if not len(ticket):
-            continue
-        d = float(g["density"].iloc[0])
-        e = welch(ticket[ACC].astype(float), g[ACC].astype(float))
+    for model, d, oneshot, ticket in _pairs(r, "oneshot", "ticket"):
+        e = welch(ticket, oneshot)
         judged = d < ONESHOT_BELOW
-        rows.append(_row(d, "iterative − one-shot", e, above(e) if judged else "",
+        rows.append(_row(model, d, "iterative − one-shot", e, above(e) if judged else "",
                          note="" if judged else "10% or more remaining: shown, not judged"))
     return decide("LT-4", pd.DataFrame(rows), scale)
 

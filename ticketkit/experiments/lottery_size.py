@@ -125,5 +125,3 @@ def effects(vs: Sequence[Verdict], S: SizeScale) -> plt.Figure:
     return effects_figure(vs, "LT-8: test error, H minus the next smaller H", S.scale(),
                           f"{S.dataset}, {S.name} profile", "MNIST", unit="error points")
 
-
-NOTEBOOK_GRIDS = {"lt_network_size": network_size}
