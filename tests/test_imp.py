@@ -6,6 +6,7 @@ import torch
 
 import ticketkit.batched as batched
 from ticketkit import imp
+from ticketkit import trained as trained_cache
 from ticketkit.data import load_data
 from ticketkit.grid import grid
 from ticketkit.models import build_model, prunable_parameters
@@ -88,7 +89,7 @@ def test_oneshot_equals_one_round_of_the_trained_dense_network_to_the_levels_cou
     cfgs = runs([3], ("ticket", "oneshot"))
     grid(cfgs, Store(), progress=False)
     (ticket, oneshot), = [c for c in trained if len(c) == 2]
-    dense = imp.load_level(runs([0])[0])["final"]
+    dense = trained_cache.load(runs([0])[0])["final"]
     for name, keep in ticket[2].tensors.items():
         n = int(keep.sum())
         order = torch.argsort(dense[name].abs().flatten(), descending=True)  # top-n by magnitude, by sorting
@@ -143,7 +144,7 @@ def test_an_interrupted_trajectory_resumes_from_its_trained_levels_and_distrusts
     grid(cfgs, store, progress=False)
     assert trained == [] and all(store.get(c) is not None for c in cfgs)
     store.path(cfgs[2]).unlink()
-    imp._cache_path(cfgs[2]).write_bytes(b"truncated")
+    trained_cache.path(cfgs[2]).write_bytes(b"truncated")
     with pytest.warns(UserWarning, match="unreadable"):
         grid(cfgs, store, progress=False)
     assert [lv for call in trained for lv, _, _ in call] == [2]

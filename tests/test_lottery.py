@@ -111,3 +111,30 @@ def test_train_eval_records_the_accuracy_on_the_training_set(tmp_path):
     rec = execute(S.run(8, 0))
     assert 0 <= rec["final_train_acc"] <= 100 and rec["config"]["model"] == "fc2"
     assert rec["config"]["width"] * lottery_size.UNITS_PER_WIDTH == 8
+
+
+def test_lt6_compares_rewinding_and_warm_up_with_rewinding_to_init_where_the_network_is_sparse():
+    rows = []
+    for variant, step, warm, accs in (("rewind_0", 0, 0.0, {1: 90.0, 3: 80.0}), ("rewind_k", 20, 0.0, {1: 90.1, 3: 85.0}),
+                                      ("warmup", 0, 0.5, {1: 89.9, 3: 79.9})):
+        for level, acc in accs.items():
+            rows += [{"method": "imp", "model": "vgg19", "train.epochs": 2, "train.warmup_epochs": warm,
+                      "opt.rewind_step": step, "opt.level": level, "density": 0.4 ** level,
+                      "final_test_acc": acc + d} for d in (-0.2, 0.0, 0.2)]
+    ev = evaluate("LT-6", pd.DataFrame(rows), "made").evidence
+    judged = ev[ev["outcome"] != ""].set_index("variant")["outcome"]
+    assert set(ev[ev["density"] > 0.2]["outcome"]) == {""}  # 40% remaining: shown, not judged
+    assert judged["rewind_k"] == HELD and judged["warmup"] == OPEN
+
+
+def test_lt7_asks_fine_tuned_to_match_scratch_e_to_lag_and_scratch_b_to_match():
+    rows = []
+    for arm, plan, acc, sd in (("unpruned", None, 93.0, 0.3), ("finetuned", "vgg16_a", 93.3, 0.1),
+                               ("scratch_e", "vgg16_a", 91.0, 0.1), ("scratch_b", "vgg16_a", 93.2, 0.1)):
+        rows += [{"method": "structured", "model": "vgg16", "dataset": "made", "opt.arm": arm, "opt.plan": plan,
+                  "final_test_acc": acc + d} for d in (-sd, 0.0, sd)]  # margin: 2 x 0.3 from the unpruned
+    v = evaluate("LT-7", pd.DataFrame(rows), "made")
+    ev = v.evidence.set_index("arm")
+    assert list(ev["outcome"]) == [HELD, HELD, HELD] and v.verdict == "holds"
+    assert ev.loc["scratch_e", "published"] == pytest.approx(6.60 - 6.88)  # 002 Table 1, as accuracy
+    assert np.isnan(ev.loc["scratch_b", "published"])  # Scratch-B is not in the seed

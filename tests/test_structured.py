@@ -88,3 +88,31 @@ def test_a_plan_for_the_wrong_network_is_refused():
         filter_prune(build_model("resnet56"), "resnet110_a")
     with pytest.raises(ValueError, match="no filter-pruning plan"):
         filter_prune(build_model("conv2"), "vgg16_a")
+
+
+def test_structured_runs_fine_tune_the_trained_network_and_give_scratch_b_the_same_computation(monkeypatch):
+    import ticketkit.structured_runs as sr
+    from ticketkit.experiments import lottery_structured as st
+    from ticketkit.grid import grid
+    from ticketkit.store import Store
+
+    S = st.get_scale("smoke", plans=["vgg16_a"], seeds=[0], epochs=2)
+    starts = []
+    real = sr.train
+
+    def spy(model, data, spec, **kw):
+        starts.append((kw["desc"], spec.epochs, {k: v.detach().clone() for k, v in model.state_dict().items()}))
+        return real(model, data, spec, **kw)
+
+    monkeypatch.setattr(sr, "train", spy)
+    cfgs = st.structured(S)
+    grid(cfgs, Store(), progress=False)
+    assert [d.split()[-1] for d, _, _ in starts] == ["unpruned", "finetuned", "scratch_e", "scratch_b"]
+    recs = {dict(c.options)["arm"]: Store().get(c) for c in cfgs}
+    full = build_model("vgg16", 3, 10, 32, 0.125)
+    full.load_state_dict(sr.trained.load(cfgs[0])["final"])  # the trained unpruned network
+    kept = filter_prune(full, "vgg16_a", 0.125).state_dict()
+    assert all(torch.equal(starts[1][2][k].cpu(), kept[k]) for k in kept)  # fine-tuning starts from its kept weights
+    ratio = recs["unpruned"]["flops"] / recs["scratch_e"]["flops"]
+    assert recs["scratch_b"]["epochs_trained"] == round(2 * ratio) == starts[3][1] > starts[2][1] == 2
+    assert recs["finetuned"]["epochs_trained"] == 1 and recs["finetuned"]["params"] < recs["unpruned"]["params"]

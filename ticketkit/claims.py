@@ -60,10 +60,14 @@ CLAIMS: tuple[Claim, ...] = (
           "prune ratio: below +m at lr 0.1 (no better by more than the dense seed-to-seed margin); above zero at "
           "lr 0.01", "lt_liu_lr"),
     Claim("LT-6", LT, "VGG-19 needs warm-up or rewinding to an early iteration to find winning tickets at a high "
-          "learning rate.", "rewind-to-k above rewind-to-0 at high lr", ""),
+          "learning rate.", "last-epoch test accuracy, rewinding to iteration k (and, separately, warm-up) minus "
+          "rewinding to init, at lr 0.1: above zero at every level keeping 20% or less of the weights, at each "
+          "training length", "lt_vgg_rewinding"),
     Claim("LT-7", LT, "L1-norm filter-pruned VGG-16 / ResNet-56 keep the unpruned accuracy after fine-tuning; the "
           "same small architecture trained from scratch for the same epochs is worse, and with the same compute "
-          "it matches.", "fine-tuned vs unpruned within margin; Scratch-E below fine-tuned; Scratch-B matches", ""),
+          "it matches.", "last-epoch test accuracy per plan: fine-tuned minus unpruned as good as (above -m); "
+          "Scratch-E minus fine-tuned below zero; Scratch-B minus fine-tuned as good as (above -m); m from the "
+          "unpruned networks' seed spread", "lt_structured"),
     Claim("LT-8", LT, "Larger networks generalise better: the test error of a 2-layer network falls as the hidden "
           "layer grows, with no overfitting upturn.", "test error of each hidden-layer size minus that of the next "
           "smaller one: below +m at every step from the first size that fits its training set (training error "

@@ -12,7 +12,7 @@ from .batched import MAX_K
 from .engine import OnRecord, Task, run_tasks
 from .data import image_channels, num_classes
 from .models import build_model
-from .runs import RunConfig, batch_key, execute, execute_batch
+from .runs import TRAJECTORIES, RunConfig, batch_key, computer, execute, execute_batch
 from .train import default_device
 from .store import Store
 
@@ -21,8 +21,8 @@ Runner = Callable[[RunConfig, bool], dict[str, Any]]
 
 def _execute(task: Task, progress: bool) -> Iterable[dict[str, Any]]:
     """One run alone, several compatible runs trained as one batch, or IMP trajectories (records as they land)."""
-    if task[0].method == "imp":
-        return imp.compute(list(task), progress)
+    if task[0].method in TRAJECTORIES:
+        return computer(task[0].method)(list(task), progress)
     return [execute(task[0], progress)] if len(task) == 1 else execute_batch(list(task), progress)
 
 
@@ -39,18 +39,22 @@ def auto_batch(cfg: RunConfig) -> int:
 
 
 def plan(todo: list[RunConfig], batch: int | None = None) -> list[Task]:
-    """The tasks that compute `todo`: compatible runs (runs.batch_key) grouped at most K at a time, in order of
-    first appearance; K = `batch`, or auto_batch's choice when None (1 = every run alone)."""
+    """The tasks that compute `todo`: IMP trials with all their levels, structured runs one by one, and other
+    compatible runs (runs.batch_key) grouped at most K at a time, in order of first appearance; K = `batch`, or
+    auto_batch's choice when None (1 = every run alone)."""
     if batch is not None and batch < 1:
         raise ValueError(f"batch must be a positive number of runs trained together, or None for automatic; got {batch}")
     groups: dict[tuple[Any, ...], list[RunConfig]] = {}
     trajectories: dict[tuple[Any, ...], list[RunConfig]] = {}
+    alone: list[Task] = []  # structured runs: one at a time, in order (a fine-tuning follows its unpruned run)
     for c in todo:
         if c.method == "imp":
             trajectories.setdefault(imp.trajectory_key(c), []).append(c)
+        elif c.method in TRAJECTORIES:
+            alone.append((c,))
         else:
             groups.setdefault(batch_key(c), []).append(c)
-    tasks: list[Task] = [t for cfgs in trajectories.values() for t in _trajectory_tasks(cfgs, batch)]
+    tasks: list[Task] = [t for cfgs in trajectories.values() for t in _trajectory_tasks(cfgs, batch)] + alone
     for cfgs in groups.values():
         k = batch if batch is not None else auto_batch(cfgs[0])
         tasks += [tuple(cfgs[i:i + k]) for i in range(0, len(cfgs), k)]

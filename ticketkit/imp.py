@@ -13,10 +13,7 @@ where batching pays (ticketkit.batched); records are yielded as they are made.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -24,6 +21,7 @@ import torch
 from torch import nn
 
 from .data import image_channels, num_classes
+from . import trained
 from .masks import Mask
 from .models import build_model, linear_names, prunable_parameters
 from .pruning import allocators as alloc
@@ -219,12 +217,12 @@ def _members(trial: Trial, level: int, data: Any, asked: set[RunConfig]
         assert trial.mask is not None and trial.trained is not None
         trial.mask = prune_round(_model(trial, data, trial.trained), trial.mask, rates, opts["scope"])
     out, ready = [], []
-    cached = load_level(ticket_cfg)
+    cached = trained.load(ticket_cfg, ("rewind",) if level == 0 else ())
     if cached is None:
         out.append((ticket_cfg, probe, trial.mask, trial))
     else:
         _advance(trial, ticket_cfg, cached)
-        ready.append((ticket_cfg, json.loads(cached["record"])))
+        ready.append((ticket_cfg, cached["record"]))
     for branch in ("reinit", "oneshot"):
         cfg = level_config(trial.root, level, branch) if level else None
         if cfg is None or cfg not in asked:
@@ -284,9 +282,9 @@ def _train_members(members: list[tuple[RunConfig, nn.Module, Mask, Trial]], data
             rec["curve"] = thin(res.curve)
             if options(cfg)["branch"] == "ticket":
                 final = {n: v.detach().cpu().clone() for n, v in model.state_dict().items()}
-                blob = {"final": final, "rewind": res.checkpoints.get(k) if level == 0 else None, "record": json.dumps(rec)}
-                save_level(cfg, blob)
-                _advance(trial, cfg, blob)
+                rewind = {"rewind": res.checkpoints[k]} if level == 0 else {}
+                trained.save(cfg, final, rec, **rewind)
+                _advance(trial, cfg, {"final": final, **rewind})
             yield cfg, rec
 
 
@@ -295,52 +293,3 @@ def thin(curve: list[dict[str, float]], most: int = 300) -> list[dict[str, float
     every = max(1, -(-len(curve) // most))
     kept = curve[::every] + ([curve[-1]] if curve and (len(curve) - 1) % every else [])
     return [{k: (float(f"{v:.5g}") if isinstance(v, float) else v) for k, v in c.items()} for c in kept]
-
-
-def _cache_path(cfg: RunConfig) -> Any:
-    from .store import PRETRAINED, results_dir
-
-    return results_dir() / PRETRAINED / f"imp-{cfg.key()}.pt"
-
-
-def save_level(cfg: RunConfig, blob: dict[str, Any]) -> None:
-    """Cache a level's trained ticket (and level 0's rewind point) atomically."""
-    from .store import tmp_path
-
-    path = _cache_path(cfg)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_path(path)
-    try:
-        torch.save(blob, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def load_level(cfg: RunConfig) -> dict[str, Any] | None:
-    """A cached level, or None when absent or unreadable (reported, then recomputed)."""
-    path = _cache_path(cfg)
-    if not path.is_file():
-        return None
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        why = _fault(blob, cfg)
-    except Exception as err:  # a truncated or foreign file fails in torch.load with many exception types
-        why = f"{type(err).__name__}: {err}"
-    if why is None:
-        return blob
-    warnings.warn(f"IMP level cache {path} is unreadable ({why}); retraining that level", stacklevel=2)
-    return None
-
-
-def _fault(blob: Any, cfg: RunConfig) -> str | None:
-    """What is wrong with a loaded level: missing parts, a record of another run, or weights that are not finite."""
-    if not isinstance(blob, dict) or not isinstance(blob.get("final"), dict) or not isinstance(blob.get("record"), str):
-        return "no trained weights and record"
-    if json.loads(blob["record"]).get("config") != cfg.to_dict():
-        return "its record belongs to another run"
-    if options(cfg)["level"] == 0 and not isinstance(blob.get("rewind"), dict):
-        return "level 0 without its rewind point"
-    if not all(bool(torch.isfinite(v).all()) for v in blob["final"].values() if v.is_floating_point()):
-        return "weights that are not finite"
-    return None

@@ -198,7 +198,8 @@ def findings(verdicts: Sequence[Verdict], runs: pd.DataFrame | None = None,
         testable = v.verdict not in (NOT_RUN, NOT_TESTABLE)
         cells = "; ".join(_phrase(r) for _, r in _key_cells(v).iterrows()) if testable else ""
         note = "" if testable or not v.note else f" <i>{html.escape(v.note)}.</i>"
-        parts.append(f"<p><b>{v.claim_id}: {html.escape(v.verdict)}</b>{counts}. {cells}{note}</p>")
+        body = " ".join(x for x in (cells, note.strip()) if x)
+        parts.append(f"<p><b>{v.claim_id}: {html.escape(v.verdict)}</b>{counts}. {body}</p>")
     warn = precision_note(runs) if runs is not None else ""
     if warn:
         parts.append(f"<p style='font-size:0.85em'><b>Note.</b> {html.escape(warn)}</p>")

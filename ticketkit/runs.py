@@ -8,7 +8,7 @@ import platform
 import subprocess
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import torch
 
@@ -21,8 +21,11 @@ from .pruning.sanity import SANITY
 from .store import REPO_ROOT
 from .train import TrainResult, TrainSpec, default_device, evaluate, precision, train
 
-TRAJECTORIES = {"imp": "iterative magnitude pruning as a trajectory of levels with branches (ticketkit.imp); "
-                       "options level, branch, scope, rate, rewind_step, eval_every"}  # methods that are not pruners
+TRAJECTORIES = {  # methods that are not pruners: runs computed by their own module
+    "imp": "iterative magnitude pruning as a trajectory of levels with branches (ticketkit.imp); options level, "
+           "branch, scope, rate, rewind_step, eval_every",
+    "structured": "L1-norm filter pruning to a smaller network: unpruned, fine-tuned, Scratch-E, Scratch-B "
+                  "(ticketkit.structured_runs); options plan, arm, finetune_epochs, finetune_lr"}
 SCHEMA = 1  # bump when a change in the code changes what a config means; old records are then recomputed
 
 
@@ -168,14 +171,21 @@ def record(p: Prepared, result: TrainResult, batch: int = 1) -> dict[str, Any]:
 
 def execute(cfg: RunConfig, progress: bool = False, data_root: str | None = None) -> dict[str, Any]:
     """Prune, check, train on the real data and evaluate one run (an IMP level: with its trajectory)."""
-    if cfg.method == "imp":
-        from .imp import compute
-
-        return next(iter(compute([cfg], progress)))
+    if cfg.method in TRAJECTORIES:
+        return next(iter(computer(cfg.method)([cfg], progress)))
     p = prepare(cfg, progress, data_root)
     result = train(p.model, p.data, cfg.train, mask=p.mask, data_seed=cfg.effective_data_seed,
                    start_epoch=p.ticket.start_epoch, progress=progress, desc=f"{cfg.method} {cfg.model}")
     return record(p, result)
+
+
+def computer(method: str) -> Callable[[list[RunConfig], bool], Iterator[dict[str, Any]]]:
+    """The function that computes runs of a method in TRAJECTORIES (records yielded in order)."""
+    if method == "imp":
+        from .imp import compute
+    else:
+        from .structured_runs import compute
+    return compute
 
 
 def batch_key(cfg: RunConfig) -> tuple[Any, ...]:

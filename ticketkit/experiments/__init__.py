@@ -39,7 +39,7 @@ def _at(get: Callable[[str], Any], grid: Callable[[Any], list[RunConfig]],
 def notebook_grids(chapter: str | None = None) -> dict[str, NotebookGrid]:
     """Every notebook's grid (or one chapter's: "su", "lottery") as a function of the profile, with its scale;
     the lottery chapter's grids in the order its CPU budget is best spent."""
-    from . import lottery, lottery_conv, lottery_liu, lottery_size, su
+    from . import lottery, lottery_conv, lottery_liu, lottery_rewind, lottery_size, lottery_structured, su
 
     out: dict[str, dict[str, NotebookGrid]] = {
         "su": {n: (lambda P, g=g: (g(P), P.scale())) for n, g in su.NOTEBOOK_GRIDS.items()},
@@ -49,6 +49,8 @@ def notebook_grids(chapter: str | None = None) -> dict[str, NotebookGrid]:
             "lt_network_size": _at(lottery_size.get_scale, lottery_size.network_size),
             "lt_conv": _at(lottery_conv.get_scales, lottery_conv.conv_imp, lottery_conv.scale_line),
             "lt_liu_lr": _at(lottery_liu.get_scale, lottery_liu.lr_study),
+            "lt_structured": _at(lottery_structured.get_scale, lottery_structured.structured),
+            "lt_vgg_rewinding": _at(lottery_rewind.get_scale, lottery_rewind.rewinding),
         },
     }
     if chapter is not None:

@@ -151,3 +151,54 @@ def lt8(runs: pd.DataFrame, scale: str) -> Verdict:
              f"every step: no size fits its training set (training error below {INTERPOLATED:g}%) at this scale")
     return decide("LT-8", pd.DataFrame(rows), scale, f"{why.replace('dense networks', 'networks of one size')}; "
                                                      f"steps judged {where}")
+
+
+REWIND_JUDGED = 0.2  # LT-6: levels keeping at most 20% of the weights, where rewinding to init fails at high lr
+
+
+@rule("LT-6")
+def lt6(runs: pd.DataFrame, scale: str) -> Verdict:
+    from .lottery_rewind import VARIANTS, with_variant
+
+    r = with_variant(runs[(runs["method"] == "imp") & (runs["model"] == "vgg19")])
+    rows = []
+    for (epochs, level), g in r[r["level"] > 0].groupby(["epochs", "level"]):
+        base = g[g["variant"] == "rewind_0"]["final_test_acc"]
+        d = float(g["density"].iloc[0])
+        for v in ("rewind_k", "warmup"):
+            test = g[g["variant"] == v]["final_test_acc"]
+            if not len(test) or not len(base):
+                continue
+            e = welch(test, base)
+            judged = d <= REWIND_JUDGED + 1e-9
+            rows.append(effect_row({"model": "vgg19", "epochs": int(epochs), "variant": v, "density": d,
+                                    "remaining": round(100 * d, 2),
+                                    "comparison": f"{VARIANTS[v]} − rewind to init, {epochs} epochs"}, e,
+                                   above(e) if judged else "", published=np.nan,
+                                   note="" if judged else "more than 20% remaining: shown, not judged"))
+    return decide("LT-6", pd.DataFrame(rows), scale)
+
+
+@rule("LT-7")
+def lt7(runs: pd.DataFrame, scale: str) -> Verdict:
+    from .lottery_structured import ARM_LABELS, published_effect, with_arm
+
+    r = with_arm(runs[runs["method"] == "structured"])
+    unpruned = r[r["arm"] == "unpruned"]
+    m, why = dense_margin(unpruned.assign(method="dense"))
+    rows = []
+    for (model, plan), g in r[r["arm"] != "unpruned"].groupby(["model", "plan"]):
+        tuned = g[g["arm"] == "finetuned"]["final_test_acc"]
+        for arm, base, base_arm, test in (("finetuned", unpruned[unpruned["model"] == model], "unpruned", as_good_as),
+                                          ("scratch_e", g[g["arm"] == "finetuned"], "finetuned", below),
+                                          ("scratch_b", g[g["arm"] == "finetuned"], "finetuned", as_good_as)):
+            sel = g[g["arm"] == arm]["final_test_acc"]
+            if not len(sel) or not len(base) or (base_arm == "finetuned" and not len(tuned)):
+                continue
+            e = welch(sel, base["final_test_acc"])
+            outcome = test(e, m) if test is as_good_as else test(e)
+            rows.append(effect_row({"model": model, "plan": plan, "arm": arm,
+                                    "comparison": f"{plan}: {ARM_LABELS[arm]} − {ARM_LABELS[base_arm]}"}, e,
+                                   outcome, margin=m if test is as_good_as else np.nan,
+                                   published=round(published_effect(plan, arm, base_arm), 2)))
+    return decide("LT-7", pd.DataFrame(rows), scale, why)
