@@ -13,7 +13,7 @@ import pandas as pd
 from .. import imp
 from ..params import chapter_scale
 from ..plots import effects_figure
-from ..report import fmt, paper_table
+from ..report import paper_table
 from ..runs import RunConfig
 from ..store import Store
 from ..train import TrainSpec
@@ -170,7 +170,7 @@ def figure(runs: pd.DataFrame, S: ImpScale, branches: Sequence[str], title: str)
             m, s = dense[value].astype(float).mean() * scale, dense[value].astype(float).std() * scale
             ax.axhline(m, ls="--", c="grey", lw=1, label="dense (100%)")
             ax.axhspan(m - (s if s == s else 0), m + (s if s == s else 0), color="grey", alpha=0.1)
-        remaining_axis(ax)
+        remaining_axis(ax, r["remaining"])
         ax.set_xlabel("weights remaining (%, log scale)")
         ax.set_ylabel(label)
         ax.legend(fontsize=7)
@@ -180,10 +180,12 @@ def figure(runs: pd.DataFrame, S: ImpScale, branches: Sequence[str], title: str)
     return fig
 
 
-def remaining_axis(ax: plt.Axes) -> None:
-    """Log-scaled % of weights remaining, decreasing to the right, with plain tick labels."""
+def remaining_axis(ax: plt.Axes, values: Sequence[float] = ()) -> None:
+    """Log-scaled % of weights remaining, decreasing to the right, with plain tick labels: at the levels shown
+    when they are few, else at 100/50/20/10/5/2/1%."""
     ax.set_xscale("log")
-    ax.xaxis.set_major_locator(FixedLocator([100, 50, 20, 10, 5, 2, 1]))
+    few = sorted({round(v, 1) for v in values}, reverse=True)
+    ax.xaxis.set_major_locator(FixedLocator(few if 0 < len(few) <= 6 else [100, 50, 20, 10, 5, 2, 1]))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
     ax.invert_xaxis()

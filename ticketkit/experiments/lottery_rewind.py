@@ -141,7 +141,7 @@ def figure(runs: pd.DataFrame, S: RewindScale) -> plt.Figure:
             if len(sel):
                 g = sel.groupby("remaining")["final_test_acc"].agg(["mean", "std"])
                 ax.errorbar(g.index, g["mean"], yerr=g["std"].fillna(0), marker="o", ms=3, capsize=2, label=label)
-        remaining_axis(ax)
+        remaining_axis(ax, r["remaining"] if len(r) else ())
         ax.set_title(f"{e} epochs", fontsize=9)
         ax.set_xlabel("weights remaining (%, log scale)")
     axes[0][0].set_ylabel("test accuracy, last epoch (%)")
