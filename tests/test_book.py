@@ -84,7 +84,7 @@ def server(smoke_book):
 
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it)")
-@pytest.mark.parametrize("page", ["su_random_tickets", "su_initial_sanity"])
+@pytest.mark.parametrize("page", ["su_random_tickets", "su_initial_sanity", "lt_lenet_imp"])
 def test_slider_works_offline_in_headless_chromium(server, page):
     from playwright.sync_api import sync_playwright
 
@@ -108,8 +108,8 @@ def test_slider_works_offline_in_headless_chromium(server, page):
         slider = pg.locator(".widget-slider").first
         slider.wait_for(state="visible", timeout=30_000)
         readout = pg.locator(".widget-readout").first
-        shown = lambda: pg.locator(".widget-output").first.inner_text()  # noqa: E731 (the Stack renders one child)
-        pg.locator(".widget-output table").first.wait_for(state="visible", timeout=30_000)
+        shown = lambda: pg.locator(".widget-output").first.inner_html()  # noqa: E731 (the Stack renders one child)
+        pg.locator(".widget-output table, .widget-output img").first.wait_for(state="visible", timeout=30_000)
         before_label, before = readout.inner_text(), shown()
         handle = pg.locator(".noUi-handle").first
         handle.focus()

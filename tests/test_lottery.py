@@ -138,3 +138,25 @@ def test_lt7_asks_fine_tuned_to_match_scratch_e_to_lag_and_scratch_b_to_match():
     assert list(ev["outcome"]) == [HELD, HELD, HELD] and v.verdict == "holds"
     assert ev.loc["scratch_e", "published"] == pytest.approx(6.60 - 6.88)  # 002 Table 1, as accuracy
     assert np.isnan(ev.loc["scratch_b", "published"])  # Scratch-B is not in the seed
+
+
+def test_the_paper_profiles_of_the_conv_pages_are_the_papers_recipes():
+    from ticketkit.experiments import lottery_conv, lottery_liu, lottery_rewind, lottery_structured
+
+    conv = lottery_conv.get_scales("paper")
+    steps = (50_000 - 5_000) // 60  # 45K training images of CIFAR-10 at batch 60
+    assert {m: (s.lr, s.epochs * steps >= it > (s.epochs - 1) * steps) for m, s, it in
+            zip(conv, conv.values(), (20_000, 25_000, 30_000))} == {"conv2": (2e-4, True), "conv4": (3e-4, True),
+                                                                    "conv6": (3e-4, True)}
+    assert all(s.base().train.optimizer == "adam" and s.dataset == "cifar10" for s in conv.values())
+    liu = lottery_liu.get_scale("paper")
+    t = liu.run("vgg16", 0.1, 0).train
+    assert (t.epochs, t.batch_size, t.momentum, t.weight_decay, t.milestones, liu.lrs, liu.ratios) == \
+        (160, 64, 0.9, 1e-4, (0.5, 0.75), (0.1, 0.01), (0.2, 0.4, 0.6, 0.8, 0.95))
+    pruned = liu.run("resnet50", 0.01, 0, 0.6, "reinit")
+    assert dict(pruned.options)["scope"] == "global_conv" and pruned.train.lr == 0.01
+    li = lottery_structured.get_scale("paper")
+    assert (li.epochs, li.finetune_epochs, li.finetune_lr, set(li.plans)) == \
+        (160, 40, 1e-3, {"vgg16_a", "resnet56_a", "resnet56_b", "resnet110_a", "resnet110_b"})
+    vgg = lottery_rewind.get_scale("paper")
+    assert [round(e * 782, -3) for e in vgg.lengths] == [30_000, 60_000, 112_000] and vgg.lr == 0.1

@@ -67,7 +67,7 @@ class LiuScale:
 
 
 SCALES = {
-    "smoke": LiuScale("smoke", "synthetic", widths=(0.125, 0.25), ratios=(0.2, 0.95), seeds=(0, 1), epochs=2,
+    "smoke": LiuScale("smoke", "synthetic", widths=(0.125, 0.25), ratios=(0.95,), seeds=(0, 1), epochs=2,
                       train_subset=256, test_subset=200,
                       note="made data and tiny models: proves the pipeline runs; its numbers mean nothing"),
     "cpu": LiuScale("cpu", "fashion_mnist", widths=(0.25, 0.5), ratios=(0.2, 0.6, 0.95), epochs=4, augment=False,

@@ -30,7 +30,7 @@ class RewindScale:
     name: str
     dataset: str
     width: float = 1.0
-    lengths: tuple[int, ...] = (39, 77, 144)  # epochs of 782 iterations: about 30K, 60K and 112K iterations
+    lengths: tuple[int, ...] = (39, 77, 143)  # epochs of 782 iterations: about 30K, 60K and 112K iterations
     lr: float = 0.1
     rate: float = 0.2
     levels: int = 20
@@ -75,7 +75,7 @@ class RewindScale:
 
 
 SCALES = {
-    "smoke": RewindScale("smoke", "synthetic", width=0.125, lengths=(1, 2), rate=0.5, levels=2, rewind_step=2,
+    "smoke": RewindScale("smoke", "synthetic", width=0.125, lengths=(1, 2), rate=0.9, levels=1, rewind_step=2,
                          warmup_epochs=0.5, seeds=(0, 1), train_subset=256, test_subset=200,
                          note="made data and a tiny VGG-19: proves the pipeline runs; its numbers mean nothing"),
     "cpu": RewindScale("cpu", "fashion_mnist", width=0.25, lengths=(1, 2, 4), rate=0.6, levels=3, rewind_step=20,
