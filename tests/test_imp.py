@@ -169,3 +169,19 @@ def test_level_zero_is_shared_by_every_way_of_pruning_and_global_conv_leaves_lin
         kept = {n: round(d * sizes[n]) for n, d in rec["layer_densities"].items()}
         assert all(kept[n] == sizes[n] for n in sizes if n not in conv)
         assert sum(kept[n] for n in conv) == round(sum(sizes[n] for n in conv) / 2)
+
+
+def test_a_criterion_prunes_each_level_by_its_own_ranking_of_the_starting_and_trained_weights(trained):
+    cfgs = runs(range(3), criterion="small_init")  # keeps the smallest initial magnitudes
+    grid(cfgs, Store(), progress=False)
+    masks = {lv: mk for call in trained for lv, _, mk in call}
+    init = {n: w for n, w in trained[0][0][1].items()}  # level 0 starts from the initialisation
+    for name, keep in masks[1].tensors.items():
+        n = int(keep.sum())
+        smallest = torch.argsort(init[name].abs().flatten())[:n]  # by sorting, not by the library's ranking
+        assert set(keep.flatten().nonzero().flatten().tolist()) == set(smallest.tolist())
+        assert torch.all(masks[2].tensors[name] <= keep)  # level 2 revives nothing level 1 pruned
+    with pytest.raises(ValueError, match="needs scope='layerwise'"):
+        runs([1], scope="global", criterion="movement")
+    with pytest.raises(KeyError, match="unknown mask criterion"):
+        runs([1], criterion="largest")

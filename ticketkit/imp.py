@@ -25,7 +25,7 @@ from . import trained
 from .masks import Mask
 from .models import build_model, linear_names, prunable_parameters
 from .pruning import allocators as alloc
-from .pruning import scorers
+from .pruning import criteria, scorers
 from .pruning.methods import Ticket
 from .runs import Prepared, RunConfig, load_run_data, record
 from .train import default_device, train
@@ -34,8 +34,9 @@ BRANCHES = ("ticket", "reinit", "oneshot")
 # Frankle & Carbin's per-round, per-layer rates (fraction of the remaining weights removed): (conv, fc, output)
 LAYERWISE_RATES = {"lenet300_100": (0.0, 0.2, 0.1), "lenet_fc": (0.0, 0.2, 0.1), "conv2": (0.1, 0.2, 0.1),
                    "conv4": (0.1, 0.2, 0.1), "conv6": (0.15, 0.2, 0.1)}
-OPTION_DEFAULTS = {"level": 0, "branch": "ticket", "scope": "layerwise", "rate": 0.2, "rewind_step": 0,
-                   "eval_every": 0}
+OPTION_DEFAULTS = {"level": 0, "branch": "ticket", "scope": "layerwise", "rate": 0.2, "criterion": "large_final",
+                   "rewind_step": 0, "eval_every": 0}
+PRUNING = ("scope", "rate", "criterion")  # options that decide how levels prune (level 0 depends on none)
 
 
 def options(cfg: RunConfig) -> dict[str, Any]:
@@ -88,13 +89,21 @@ def level_density(sizes: dict[str, int], rates: dict[str, float], level: int, sc
     return (kept + untouched if isinstance(kept, int) else sum(kept.values())) / sum(sizes.values())
 
 
-def prune_round(trained: nn.Module, keep: Mask, rates: dict[str, float], scope: str) -> Mask:
-    """One IMP round: remove the smallest-magnitude remaining weights of the trained network."""
-    s = scorers.magnitude(trained)
-    if scope == "layerwise":
-        return alloc.imp_round(s, keep, rates)
-    kept = {k: c for k, (c, _) in keep.counts().items()}
-    return _global_mask(s, level_counts(kept, rates, 1, scope), rates, keep)
+def prune_round(trained: nn.Module, started: nn.Module, keep: Mask, rates: dict[str, float], scope: str,
+                criterion: str = "large_final", generator: torch.Generator | None = None) -> Mask:
+    """One IMP round. Per layer: keep the remaining weights that `criterion` ranks highest on (w_i = the weights
+    the level's training started from, w_f = the trained ones; large_final is magnitude pruning), ties broken by
+    `generator`. Global scopes: the largest trained magnitudes under one threshold."""
+    if scope != "layerwise":
+        kept = {k: c for k, (c, _) in keep.counts().items()}
+        return _global_mask(scorers.magnitude(trained), level_counts(kept, rates, 1, scope), rates, keep)
+    wi, wf = prunable_parameters(started), prunable_parameters(trained)
+    g = generator or torch.Generator().manual_seed(0)
+    out = {}
+    for name, alive in keep.tensors.items():
+        n = int(alive.sum())
+        out[name] = criteria.keep(criterion, wi[name], wf[name], alive, n - int(round(rates[name] * n)), g)
+    return Mask(out)
 
 
 def _global_mask(scores: dict[str, torch.Tensor], total: int, rates: dict[str, float], keep: Mask | None = None
@@ -128,8 +137,11 @@ def level_config(cfg: RunConfig, level: int, branch: str = "ticket") -> RunConfi
     if level < 0 or (level == 0 and branch != "ticket"):
         raise ValueError(f"level {level} on branch {branch!r}: levels start at 0, and branches start at level 1")
     opts = {**options(cfg), "level": level, "branch": branch}
+    criteria.CRITERIA.get(opts["criterion"])
+    if opts["scope"] != "layerwise" and opts["criterion"] != "large_final":
+        raise ValueError(f"criterion {opts['criterion']!r} needs scope='layerwise' (global scopes prune by magnitude)")
     if level == 0:  # the dense network does not depend on how later levels prune: one level 0 serves them all
-        opts = {k: v for k, v in opts.items() if k not in ("scope", "rate")}
+        opts = {k: v for k, v in opts.items() if k not in PRUNING}
         return dataclasses.replace(cfg, method="imp", density=1.0, options=tuple(opts.items()))
     model = build_model(cfg.model, cfg.channels or image_channels(cfg.dataset), num_classes(cfg.dataset),
                         cfg.image_size, cfg.width)
@@ -215,7 +227,10 @@ def _members(trial: Trial, level: int, data: Any, asked: set[RunConfig]
         trial.mask = Mask.ones_like(probe)
     else:
         assert trial.mask is not None and trial.trained is not None
-        trial.mask = prune_round(_model(trial, data, trial.trained), trial.mask, rates, opts["scope"])
+        started = trial.init if level == 1 else trial.rewind  # what the previous level's training began from
+        g = torch.Generator().manual_seed(1_000_003 * (trial.root.seed + 1) + 7 * level + 1)
+        trial.mask = prune_round(_model(trial, data, trial.trained), _model(trial, data, started), trial.mask, rates,
+                                 opts["scope"], opts["criterion"], g)
     out, ready = [], []
     cached = trained.load(ticket_cfg, ("rewind",) if level == 0 else ())
     if cached is None:
