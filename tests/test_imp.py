@@ -185,3 +185,13 @@ def test_a_criterion_prunes_each_level_by_its_own_ranking_of_the_starting_and_tr
         runs([1], scope="global", criterion="movement")
     with pytest.raises(KeyError, match="unknown mask criterion"):
         runs([1], criterion="largest")
+
+
+def test_mask_actions_set_a_levels_start_and_freeze_its_pruned_weights(trained):
+    grid(runs([0, 1], mask1="signed_constant", mask0="frozen"), Store(), progress=False)
+    (level0,), (level1,) = trained
+    init, keep = level0[1], level1[2]
+    for name, start in level1[1].items():
+        k = keep.tensors[name]
+        assert torch.allclose(start[k], (torch.sign(init[name]) * init[name].std())[k])
+        assert torch.equal(keep.frozen[name][~k], init[name][~k])  # pruned weights held at their initial values

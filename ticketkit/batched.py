@@ -73,20 +73,36 @@ class Stack:
                     b.copy_(self.buffers[n][i])
 
 
-def _stacked_masks(stack: Stack, models: list[nn.Module], masks: list[Mask | None]) -> tuple[list, list]:  # type: ignore[type-arg]
-    """(stacked weights, stacked float masks) for every prunable weight some member masks."""
-    names = set().union(*(m.names() for m in masks if m is not None))
-    weights, keep = [], []
-    for name in sorted(names):
-        rows = []
-        for model, mask in zip(models, masks):
-            if mask is not None:
-                mask.check(model)
-            p = prunable_parameters(model)[name]
-            rows.append(mask.tensors[name] if mask is not None else torch.ones_like(p, dtype=torch.bool))
-        weights.append(stack.params[name])
-        keep.append(torch.stack(rows).to(device=stack.params[name].device, dtype=stack.params[name].dtype))
-    return weights, keep
+class StackedMasks:
+    """Every member's mask over the stacked weights: float keep-masks, and the frozen values of pruned positions
+    (zeros for members without) where some member freezes them."""
+
+    def __init__(self, stack: Stack, models: list[nn.Module], masks: list[Mask | None]) -> None:
+        names = sorted(set().union(*(m.names() for m in masks if m is not None)))
+        self.weights, self.keep, self.filled, self.fills = [], [], [], []
+        for name in names:
+            rows, fills = [], []
+            for model, mask in zip(models, masks):
+                if mask is not None:
+                    mask.check(model)
+                p = prunable_parameters(model)[name]
+                rows.append(mask.tensors[name] if mask is not None else torch.ones_like(p, dtype=torch.bool))
+                fill = mask.fill(name) if mask is not None else None
+                fills.append(torch.zeros_like(p) if fill is None else fill.to(p.device, p.dtype))
+            w = stack.params[name]
+            self.weights.append(w)
+            self.keep.append(torch.stack(rows).to(device=w.device, dtype=w.dtype))
+            if any(m is not None and m.fill(name) is not None for m in masks):
+                self.filled.append(w)
+                self.fills.append(torch.stack(fills).to(device=w.device, dtype=w.dtype))
+
+    @torch.no_grad()
+    def apply(self) -> None:
+        """Pruned weights to zero or to their frozen values, every member at once."""
+        if self.weights:
+            torch._foreach_mul_(self.weights, self.keep)
+        if self.filled:
+            torch._foreach_add_(self.filled, self.fills)
 
 
 @torch.no_grad()
@@ -123,10 +139,8 @@ def train_many(models: list[nn.Module], data: DataBundle, spec: TrainSpec, *, ma
         raise ValueError("train_many needs one mask (or None) and one data seed per model")
     device = next(models[0].parameters()).device
     stack = Stack(models)
-    weights, keep = _stacked_masks(stack, models, masks)
-    if weights:
-        with torch.no_grad():
-            torch._foreach_mul_(weights, keep)
+    masked = StackedMasks(stack, models, masks)
+    masked.apply()
     opt = make_optimizer(stack.params.values(), spec)
     gens = [torch.Generator().manual_seed(s) for s in data_seeds]
     source, feed = training_images(data, spec, device)
@@ -179,9 +193,7 @@ def train_many(models: list[nn.Module], data: DataBundle, spec: TrainSpec, *, ma
             opt.zero_grad(set_to_none=True)
             losses.sum().backward()
             opt.step()
-            if weights:
-                with torch.no_grad():
-                    torch._foreach_mul_(weights, keep)
+            masked.apply()
             loss_sum += losses.detach()
             since += losses.detach()
             step += 1

@@ -25,7 +25,7 @@ from . import trained
 from .masks import Mask
 from .models import build_model, linear_names, prunable_parameters
 from .pruning import allocators as alloc
-from .pruning import criteria, scorers
+from .pruning import actions, criteria, scorers
 from .pruning.methods import Ticket
 from .runs import Prepared, RunConfig, load_run_data, record
 from .train import default_device, train
@@ -35,8 +35,8 @@ BRANCHES = ("ticket", "reinit", "oneshot")
 LAYERWISE_RATES = {"lenet300_100": (0.0, 0.2, 0.1), "lenet_fc": (0.0, 0.2, 0.1), "conv2": (0.1, 0.2, 0.1),
                    "conv4": (0.1, 0.2, 0.1), "conv6": (0.15, 0.2, 0.1)}
 OPTION_DEFAULTS = {"level": 0, "branch": "ticket", "scope": "layerwise", "rate": 0.2, "criterion": "large_final",
-                   "rewind_step": 0, "eval_every": 0}
-PRUNING = ("scope", "rate", "criterion")  # options that decide how levels prune (level 0 depends on none)
+                   "mask1": "rewind", "mask0": "zero", "rewind_step": 0, "eval_every": 0}
+PRUNING = ("scope", "rate", "criterion", "mask1", "mask0")  # how levels prune and start (level 0 depends on none)
 
 
 def options(cfg: RunConfig) -> dict[str, Any]:
@@ -138,6 +138,8 @@ def level_config(cfg: RunConfig, level: int, branch: str = "ticket") -> RunConfi
         raise ValueError(f"level {level} on branch {branch!r}: levels start at 0, and branches start at level 1")
     opts = {**options(cfg), "level": level, "branch": branch}
     criteria.CRITERIA.get(opts["criterion"])
+    actions.MASK1.get(opts["mask1"])
+    actions.MASK0.get(opts["mask0"])
     if opts["scope"] != "layerwise" and opts["criterion"] != "large_final":
         raise ValueError(f"criterion {opts['criterion']!r} needs scope='layerwise' (global scopes prune by magnitude)")
     if level == 0:  # the dense network does not depend on how later levels prune: one level 0 serves them all
@@ -234,7 +236,12 @@ def _members(trial: Trial, level: int, data: Any, asked: set[RunConfig]
     out, ready = [], []
     cached = trained.load(ticket_cfg, ("rewind",) if level == 0 else ())
     if cached is None:
-        out.append((ticket_cfg, probe, trial.mask, trial))
+        model, mask = probe, trial.mask
+        if level and (opts["mask1"], opts["mask0"]) != ("rewind", "zero"):
+            assert trial.trained is not None
+            g = torch.Generator().manual_seed(1_000_003 * (trial.root.seed + 1) + 7 * level + 2)
+            mask = with_actions(model, trial.mask, trial.trained, opts["mask1"], opts["mask0"], g)
+        out.append((ticket_cfg, model, mask, trial))
     else:
         _advance(trial, ticket_cfg, cached)
         ready.append((ticket_cfg, cached["record"]))
@@ -254,6 +261,22 @@ def _members(trial: Trial, level: int, data: Any, asked: set[RunConfig]
             model = _model(trial, data, start)
         out.append((cfg, model, mask, trial))
     return out, ready
+
+
+@torch.no_grad()
+def with_actions(model: nn.Module, mask: Mask, trained_state: dict[str, torch.Tensor], mask1: str, mask0: str,
+                 g: torch.Generator) -> Mask:
+    """Zhou et al.'s actions on a ticket about to train: its kept weights (`model` holds the start values, w_i)
+    reset by `mask1`; the returned mask freezes the pruned ones as `mask0` says (w_f: `trained_state`)."""
+    frozen = {}
+    for name, p in prunable_parameters(model).items():
+        keep = mask.tensors[name].to(p.device)
+        wi = p.detach().clone()
+        p.copy_(actions.MASK1.get(mask1)(wi, keep, g))
+        fill = actions.MASK0.get(mask0)(wi, trained_state[name].to(p.device), keep)
+        if fill is not None:
+            frozen[name] = fill
+    return Mask(mask.tensors, frozen or None)
 
 
 def _advance(trial: Trial, cfg: RunConfig, blob: dict[str, Any]) -> None:

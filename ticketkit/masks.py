@@ -34,10 +34,12 @@ class PathReport:
 
 
 class Mask:
-    """Boolean keep-masks keyed by parameter name (True = kept)."""
+    """Boolean keep-masks keyed by parameter name (True = kept). `frozen` optionally gives, per layer, the values
+    the pruned positions hold through training (Zhou et al.'s mask-0 actions); without it they are zero."""
 
-    def __init__(self, tensors: dict[str, torch.Tensor]) -> None:
+    def __init__(self, tensors: dict[str, torch.Tensor], frozen: dict[str, torch.Tensor] | None = None) -> None:
         self.tensors = {k: v.detach().to(torch.bool) for k, v in tensors.items()}
+        self.frozen = {k: v.detach() for k, v in frozen.items()} if frozen else None
 
     @classmethod
     def ones_like(cls, model: nn.Module) -> "Mask":
@@ -75,7 +77,14 @@ class Mask:
         return 1.0 - self.density()
 
     def to(self, device: torch.device | str) -> "Mask":
-        return Mask({k: v.to(device) for k, v in self.tensors.items()})
+        frozen = {k: v.to(device) for k, v in self.frozen.items()} if self.frozen else None
+        return Mask({k: v.to(device) for k, v in self.tensors.items()}, frozen)
+
+    def fill(self, name: str) -> torch.Tensor | None:
+        """What layer `name`'s pruned positions hold: its frozen values there (0 where kept), or None for zeros."""
+        if not self.frozen or name not in self.frozen:
+            return None
+        return torch.where(self.tensors[name].to(self.frozen[name].device), 0.0, self.frozen[name])
 
     def save(self, path: str | Path) -> None:
         torch.save({k: v.cpu() for k, v in self.tensors.items()}, Path(path))
@@ -99,11 +108,17 @@ class MaskedParams:
         params = prunable_parameters(model)
         self.params = [params[k] for k in mask.names()]
         self.masks = [mask.tensors[k].to(device=p.device, dtype=p.dtype) for k, p in zip(mask.names(), self.params)]
+        fills = [mask.fill(k) for k in mask.names()]
+        self.fills = [(i, f.to(device=self.params[i].device, dtype=self.params[i].dtype))
+                      for i, f in enumerate(fills) if f is not None]
         self.apply_to_weights()
 
     @torch.no_grad()
     def apply_to_weights(self) -> None:
+        """Pruned weights back to zero, or to their frozen values (bit for bit: w x 0 + v = v)."""
         torch._foreach_mul_(self.params, self.masks)
+        if self.fills:
+            torch._foreach_add_([self.params[i] for i, _ in self.fills], [f for _, f in self.fills])
 
 
 @torch.no_grad()
