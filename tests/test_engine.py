@@ -174,3 +174,14 @@ def test_dask_grid_survives_a_killed_worker(cluster, tmp_path):
     assert sorted(df["key"]) == keys and all(store.get(c) is not None for c in cfgs)
     assert sorted(k for _, k in trained(log)) == keys  # each run completed exactly once
     assert leftovers(store) == []
+
+
+def test_an_imp_trajectory_runs_on_dask_and_stores_every_level(cluster, tmp_path):
+    from ticketkit.experiments import lottery
+
+    S = lottery.get_scale("smoke", levels=2, reinit_levels=[2], oneshot_levels=[2], curve_levels=[0, 2])
+    cfgs = lottery.lenet_imp(S)
+    store = Store(tmp_path / "r")
+    df = grid(cfgs, store, progress=False, scheduler=cluster)
+    assert sorted(df["key"]) == sorted(c.key() for c in cfgs) and all(store.get(c) for c in cfgs)
+    assert leftovers(store) == []
