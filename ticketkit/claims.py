@@ -72,14 +72,19 @@ CLAIMS: tuple[Claim, ...] = (
           "layer grows, with no overfitting upturn.", "test error of each hidden-layer size minus that of the next "
           "smaller one: below +m at every step from the first size that fits its training set (training error "
           "under 1%; every step when none does)", "lt_network_size"),
-    Claim("DL-1", DL, "Mask criteria come in complementary pairs, one above random and its opposite below.",
-          "per pair, one curve above random and one below at most levels", ""),
-    Claim("DL-2", DL, "magnitude_increase, movement and large_final are the best criteria.", "top three by area "
-          "under the curve", ""),
-    Claim("DL-3", DL, "large_final_same_sign matches large_final; large_final_diff_sign collapses.", "within noise; "
-          "far below", ""),
+    Claim("DL-1", DL, "Mask criteria come in complementary pairs, one above the random criterion and its opposite "
+          "below.", "test accuracy at early stopping, per pruned level: large_final, large_init and "
+          "large_init_large_final minus random above zero; small_final, small_init and small_init_small_final "
+          "minus random below zero", "dl_criteria"),
+    Claim("DL-2", DL, "magnitude_increase, movement and large_final are the best criteria.", "area under the curve "
+          "(each trial's mean accuracy at early stopping over the pruned levels): each of the three minus the best "
+          "of the other criteria above zero", "dl_criteria"),
+    Claim("DL-3", DL, "large_final_same_sign matches large_final; large_final_diff_sign collapses.", "per pruned "
+          "level: same_sign minus large_final as good as (above -m); diff_sign minus large_final below -m",
+          "dl_signs_large_final"),
     Claim("DL-4", DL, "magnitude_increase_same_sign matches magnitude_increase; the diff_sign variant collapses.",
-          "as DL-3", ""),
+          "per pruned level: same_sign minus magnitude_increase as good as (above -m); diff_sign minus "
+          "magnitude_increase below -m", "dl_signs_magnitude_increase"),
     Claim("DL-5", DL, "Supermasks on the untrained network are far above chance.", "masked accuracy at init well "
           "above 1/classes", ""),
     Claim("DL-6", DL, "Better-trained base models give better supermasks.", "supermask accuracy increases with base "

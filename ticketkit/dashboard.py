@@ -90,6 +90,9 @@ COST_NOTES = {
           "counted in the first run that needed it.",
     "lottery": "Each IMP level of a trial trains after the one before it; the trials' levels (and their branches) "
                "train together as one batched model, and each record holds its share of that time.",
+    "deconstruct": "Each criterion is an IMP trajectory whose levels train one after another, the trials of a level "
+                   "together as one batched model (each record holds its share); the dense level 0 is shared by "
+                   "every criterion.",
 }
 
 

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from ..profiles import Profile
 from ..runs import RunConfig
-from . import lottery_rules, su_rules  # noqa: F401  (register the rules of LT-1..LT-4 and SU-1..SU-7)
+from . import deconstruct_rules, lottery_rules, su_rules  # noqa: F401  (register the chapters' rules)
 
 
 def _dense(P: Profile) -> list[RunConfig]:
@@ -22,11 +22,13 @@ def _su(P: Profile) -> list[RunConfig]:
     return chapter(P)
 
 
-def _lottery(P: Profile) -> list[RunConfig]:
-    return list(dict.fromkeys(c for grid in notebook_grids("lottery").values() for c in grid(P)[0]))
+def _chapter(name: str) -> Callable[[Profile], list[RunConfig]]:
+    """Every run of a chapter's notebooks, in the order of its notebooks."""
+    return lambda P: list(dict.fromkeys(c for grid in notebook_grids(name).values() for c in grid(P)[0]))
 
 
-GRIDS: dict[str, Callable[[Profile], list[RunConfig]]] = {"dense": _dense, "su": _su, "lottery": _lottery}
+GRIDS: dict[str, Callable[[Profile], list[RunConfig]]] = {"dense": _dense, "su": _su, "lottery": _chapter("lottery"),
+                                                          "deconstruct": _chapter("deconstruct")}
 NotebookGrid = Callable[[Profile], tuple[list[RunConfig], str]]  # profile -> (configs, the scale line)
 
 
@@ -37,9 +39,10 @@ def _at(get: Callable[[str], Any], grid: Callable[[Any], list[RunConfig]],
 
 
 def notebook_grids(chapter: str | None = None) -> dict[str, NotebookGrid]:
-    """Every notebook's grid (or one chapter's: "su", "lottery") as a function of the profile, with its scale;
+    """Every notebook's grid (or one chapter's: "su", "lottery", "deconstruct") as a function of the profile, with
+    its scale;
     the lottery chapter's grids in the order its CPU budget is best spent."""
-    from . import lottery, lottery_conv, lottery_liu, lottery_rewind, lottery_size, lottery_structured, su
+    from . import deconstruct, lottery, lottery_conv, lottery_liu, lottery_rewind, lottery_size, lottery_structured, su
 
     out: dict[str, dict[str, NotebookGrid]] = {
         "su": {n: (lambda P, g=g: (g(P), P.scale())) for n, g in su.NOTEBOOK_GRIDS.items()},
@@ -51,6 +54,12 @@ def notebook_grids(chapter: str | None = None) -> dict[str, NotebookGrid]:
             "lt_liu_lr": _at(lottery_liu.get_scale, lottery_liu.lr_study),
             "lt_structured": _at(lottery_structured.get_scale, lottery_structured.structured),
             "lt_vgg_rewinding": _at(lottery_rewind.get_scale, lottery_rewind.rewinding),
+        },
+        "deconstruct": {
+            "dl_criteria": _at(deconstruct.get_scale, deconstruct.criteria_grid),
+            "dl_signs_large_final": _at(deconstruct.get_scale, lambda S: deconstruct.signs_grid(S, "large_final")),
+            "dl_signs_magnitude_increase": _at(deconstruct.get_scale,
+                                               lambda S: deconstruct.signs_grid(S, "magnitude_increase")),
         },
     }
     if chapter is not None:

@@ -98,7 +98,8 @@ def with_arms(runs: pd.DataFrame) -> pd.DataFrame:
     r = runs.copy()
     r["lr"] = r["train.lr"]
     level = r["opt.level"].astype(int)
-    r["ratio"] = np.where(level > 0, r["opt.rate"].astype(float), 0.0)
+    rate = r["opt.rate"] if "opt.rate" in r else pd.Series(np.nan, index=r.index)  # absent: only dense runs yet
+    r["ratio"] = np.where(level > 0, rate.astype(float), 0.0)
     r["arm"] = np.where(level > 0, r["opt.branch"], "unpruned")
     return r
 
