@@ -90,7 +90,10 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("DL-6", DL, "Better-trained base models give better supermasks.", "supermask accuracy increases with base "
           "accuracy", ""),
     Claim("DL-7", DL, "Keeping initial signs matters for kept weights; freezing pruned weights at zero vs at init "
-          "changes the result.", "ticket accuracy per action", ""),
+          "changes the result.", "test accuracy at early stopping of the large_final ticket per pruned level, each "
+          "action minus rewinding (pruned weights zero): signed constant as good as (above -m); random reinit and "
+          "reshuffle below zero; pruned weights frozen at init (all, or those that grew) differ from zero (the "
+          "interval excludes zero; inside [-m, m] it fails)", "dl_mask_actions"),
     Claim("RG-1", RG, "Gem-Miner finds accurate subnetworks before any weight training; IMP and smart ratio are "
           "near chance then.", "pre-finetune accuracy per method and density", ""),
     Claim("RG-2", RG, "After finetuning, Gem-Miner matches IMP, beats it at <= 1.4% density, and beats Edge-Popup "

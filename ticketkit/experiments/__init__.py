@@ -60,6 +60,7 @@ def notebook_grids(chapter: str | None = None) -> dict[str, NotebookGrid]:
             "dl_signs_large_final": _at(deconstruct.get_scale, lambda S: deconstruct.signs_grid(S, "large_final")),
             "dl_signs_magnitude_increase": _at(deconstruct.get_scale,
                                                lambda S: deconstruct.signs_grid(S, "magnitude_increase")),
+            "dl_mask_actions": _at(deconstruct.get_scale, deconstruct.actions_grid),
         },
     }
     if chapter is not None:

@@ -55,9 +55,10 @@ def get_scale(profile: str, overrides: dict[str, Any] | None = None, **named: An
     return s
 
 
-def trajectory(S: DLScale, criterion: str) -> list[RunConfig]:
-    """Every level of every trial's trajectory pruned by `criterion` (level 0, the dense network, is shared)."""
-    return [imp.level_config(_with(S.base(seed=t), criterion=criterion), lv) for t in S.trials
+def trajectory(S: DLScale, criterion: str, **actions: str) -> list[RunConfig]:
+    """Every level of every trial's trajectory pruned by `criterion` (with mask1 / mask0 actions when given);
+    level 0, the dense network, is shared."""
+    return [imp.level_config(_with(S.base(seed=t), criterion=criterion, **actions), lv) for t in S.trials
             for lv in range(S.levels + 1)]
 
 
@@ -73,6 +74,17 @@ def signs_grid(S: DLScale, family: str) -> list[RunConfig]:
     return list(dict.fromkeys(c for crit in SIGNS[family] for c in trajectory(S, crit)))
 
 
+ACTIONS = {"rewind": {}, "reinit": {"mask1": "reinit"}, "reshuffle": {"mask1": "reshuffle"},
+           "signed_constant": {"mask1": "signed_constant"}, "frozen": {"mask0": "frozen"},
+           "frozen_unless_decreased": {"mask0": "frozen_unless_decreased"}}  # large_final ticket variants
+
+
+def actions_grid(S: DLScale) -> list[RunConfig]:
+    """large_final trajectories with each mask-1 action (pruned weights zero) and each mask-0 action (kept
+    weights rewound)."""
+    return list(dict.fromkeys(c for opts in ACTIONS.values() for c in trajectory(S, "large_final", **opts)))
+
+
 def with_criterion(runs: pd.DataFrame) -> pd.DataFrame:
     """IMP runs with `criterion`, `level` and `remaining`; level 0 (shared) appears once per criterion asked."""
     if not len(runs):
@@ -82,14 +94,21 @@ def with_criterion(runs: pd.DataFrame) -> pd.DataFrame:
     r["level"] = r["opt.level"].astype(int)
     r["criterion"] = r["opt.criterion"] if "opt.criterion" in r else None
     r["remaining"] = 100 * r["density"]
+    mask1 = r["opt.mask1"].fillna("rewind") if "opt.mask1" in r else "rewind"
+    mask0 = r["opt.mask0"].fillna("zero") if "opt.mask0" in r else "zero"
+    r["action"] = np.where(pd.Series(mask0, index=r.index) != "zero", mask0, mask1)  # ACTIONS' names
     return r
 
 
-def table(runs: pd.DataFrame, S: DLScale, criteria: Sequence[str], vs: Sequence[Verdict] = ()) -> Any:
-    """Criteria (rows) by % remaining at the curve levels: test accuracy at early stopping, mean ± sd."""
+def table(runs: pd.DataFrame, S: DLScale, criteria: Sequence[str], vs: Sequence[Verdict] = (),
+          by: str = "criterion") -> Any:
+    """Criteria (or, by="action", the large_final ticket's actions) as rows by % remaining at the curve levels:
+    test accuracy at early stopping, mean ± sd."""
     r = with_criterion(runs)
-    outcome = {(e["criterion"], round(e["density"], 6)): e["outcome"] for v in vs for _, e in v.evidence.iterrows()
-               if "criterion" in e and "density" in e}
+    if by == "action" and len(r):
+        r = r[r["criterion"].isin(["large_final"]) | (r["level"] == 0)].assign(criterion=lambda d: d["action"])
+    outcome = {(e[by], round(e["density"], 6)): e["outcome"] for v in vs for _, e in v.evidence.iterrows()
+               if by in e and "density" in e}
     dense = r[r["level"] == 0]["early_stop_test_acc"] if len(r) else pd.Series(dtype=float)
     cells = [_cell("dense network", "100%", dense, "")]
     for crit in criteria:
@@ -108,9 +127,11 @@ def _cell(row: str, col: str, x: pd.Series, outcome: str) -> dict[str, Any]:
             "outcome": outcome}
 
 
-def figure(runs: pd.DataFrame, S: DLScale, criteria: Sequence[str], title: str) -> plt.Figure:
-    """Test accuracy at early stopping against % remaining, one line per criterion (mean ± sd over trials)."""
+def figure(runs: pd.DataFrame, S: DLScale, criteria: Sequence[str], title: str, by: str = "criterion") -> plt.Figure:
+    """Test accuracy at early stopping against % remaining, one line per criterion (or action; mean ± sd)."""
     r = with_criterion(runs)
+    if by == "action" and len(r):
+        r = r[r["criterion"] == "large_final"].assign(criterion=lambda d: d["action"])
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     for crit in criteria:
         sel = r[(r["criterion"] == crit) & (r["level"] > 0)] if len(r) else r

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..verdicts import Verdict, above, as_good_as, below, decide, dense_margin, effect_row, rule, welch
+from ..verdicts import (FAILED, HELD, OPEN, Verdict, above, as_good_as, below, decide, dense_margin, effect_row, rule,
+                        welch)
 
 ACC = "early_stop_test_acc"
 # (criterion expected above random, its complement expected below): Zhou et al.'s complementary pairs
@@ -97,3 +98,36 @@ def dl3(runs: pd.DataFrame, scale: str) -> Verdict:
 def dl4(runs: pd.DataFrame, scale: str) -> Verdict:
     return _signs("DL-4", "magnitude_increase", runs, scale)
 
+
+
+def differs(e, margin: float) -> str:  # type: ignore[no-untyped-def]
+    """Held when the interval excludes zero, failed when it lies inside [-m, m], else inconclusive."""
+    if np.isnan(e.lo) or np.isnan(margin):
+        return OPEN
+    if e.lo > 0 or e.hi < 0:
+        return HELD
+    return FAILED if -margin <= e.lo and e.hi <= margin else OPEN
+
+
+# DL-7: each action of the large_final ticket against rewinding with pruned weights zero, and how it is judged
+ACTION_TESTS = {"signed_constant": "as good as", "reinit": "below", "reshuffle": "below", "frozen": "differs",
+                "frozen_unless_decreased": "differs"}
+
+
+@rule("DL-7")
+def dl7(runs: pd.DataFrame, scale: str) -> Verdict:
+    r = _runs(runs)
+    r = r[(r["criterion"] == "large_final") | (r["level"] == 0)]
+    m, why = dense_margin(r[r["level"] == 0].assign(method="dense"), ACC)
+    rows = []
+    for action, how in ACTION_TESTS.items():
+        for level, g in r[(r["action"] == action) & (r["level"] > 0)].groupby("level"):
+            base = r[(r["action"] == "rewind") & (r["level"] == level)][ACC]
+            if not len(base):
+                continue
+            e = welch(g[ACC], base)
+            outcome = as_good_as(e, m) if how == "as good as" else below(e) if how == "below" else differs(e, m)
+            d = float(g["density"].iloc[0])
+            rows.append(_row(action, int(level), d, f"{action} − rewind ({how})", e, outcome, action=action,
+                             margin=m))
+    return decide("DL-7", pd.DataFrame(rows), scale, why)
