@@ -85,10 +85,13 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("DL-4", DL, "magnitude_increase_same_sign matches magnitude_increase; the diff_sign variant collapses.",
           "per pruned level: same_sign minus magnitude_increase as good as (above -m); diff_sign minus "
           "magnitude_increase below -m", "dl_signs_magnitude_increase"),
-    Claim("DL-5", DL, "Supermasks on the untrained network are far above chance.", "masked accuracy at init well "
-          "above 1/classes", ""),
-    Claim("DL-6", DL, "Better-trained base models give better supermasks.", "supermask accuracy increases with base "
-          "accuracy", ""),
+    Claim("DL-5", DL, "Supermasks on the untrained network are far above chance.", "test accuracy of the masked, "
+          "untrained network from a converged base, each mask at its best pruning level per trial: "
+          "large_final_same_sign and magnitude_increase_same_sign (initial weights and signed constants) and the "
+          "learned supermask minus random masks (best level alike) above +10 points", "dl_supermasks"),
+    Claim("DL-6", DL, "Better-trained base models give better supermasks.", "the same best-level accuracy at "
+          "initialisation for the two sign-keeping criteria, each base minus the next less trained one (25% -> "
+          "50% -> 75% validation accuracy -> converged): above zero", "dl_supermasks"),
     Claim("DL-7", DL, "Keeping initial signs matters for kept weights; freezing pruned weights at zero vs at init "
           "changes the result.", "test accuracy at early stopping of the large_final ticket per pruned level, each "
           "action minus rewinding (pruned weights zero): signed constant as good as (above -m); random reinit and "

@@ -108,6 +108,7 @@ def grid(configs: Iterable[RunConfig], store: Store | None = None, progress: boo
 
 SUMMARY_COLUMNS = ("final_test_acc", "final_train_acc", "best_test_acc", "best_epoch", "early_stop_epoch", "early_stop_iteration",
                    "early_stop_test_acc", "wall_s", "device", "precision", "connected")
+OPTIONAL_COLUMNS = ("level_acc", "level_density", "base_test_acc", "base_val_acc", "base_iterations")  # supermasks
 
 
 def frame(records: Iterable[dict[str, Any] | None]) -> pd.DataFrame:
@@ -121,6 +122,7 @@ def frame(records: Iterable[dict[str, Any] | None]) -> pd.DataFrame:
         row.update({f"train.{k}": v for k, v in cfg["train"].items()})
         row.update({f"opt.{k}": v for k, v in cfg["options"]})
         row.update({k: r.get(k) for k in SUMMARY_COLUMNS})
+        row.update({k: r[k] for k in OPTIONAL_COLUMNS if k in r})
         row["measured_density"] = r["density"]
         row["collapsed_layers"] = len(r["collapsed_layers"])
         row["layer_densities"] = r["layer_densities"]

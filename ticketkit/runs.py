@@ -25,7 +25,10 @@ TRAJECTORIES = {  # methods that are not pruners: runs computed by their own mod
     "imp": "iterative magnitude pruning as a trajectory of levels with branches (ticketkit.imp); options level, "
            "branch, scope, rate, rewind_step, eval_every",
     "structured": "L1-norm filter pruning to a smaller network: unpruned, fine-tuned, Scratch-E, Scratch-B "
-                  "(ticketkit.structured_runs); options plan, arm, finetune_epochs, finetune_lr"}
+                  "(ticketkit.structured_runs); options plan, arm, finetune_epochs, finetune_lr",
+    "supermask": "criterion masks on the untrained weights at every IMP level's counts, from a base run trained to "
+                 "convergence or a validation accuracy, or a learned supermask (ticketkit.supermask_runs); options "
+                 "base, criterion, signed_constant, levels"}
 SCHEMA = 1  # bump when a change in the code changes what a config means; old records are then recomputed
 
 
@@ -183,8 +186,10 @@ def computer(method: str) -> Callable[[list[RunConfig], bool], Iterator[dict[str
     """The function that computes runs of a method in TRAJECTORIES (records yielded in order)."""
     if method == "imp":
         from .imp import compute
-    else:
+    elif method == "structured":
         from .structured_runs import compute
+    else:
+        from .supermask_runs import compute
     return compute
 
 

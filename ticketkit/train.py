@@ -193,10 +193,14 @@ def evaluate(model: nn.Module, data: DataBundle, x: torch.Tensor, y: torch.Tenso
 
 def train(model: nn.Module, data: DataBundle, spec: TrainSpec, *, mask: Mask | None = None, data_seed: int = 0,
           start_epoch: int = 0, start_step: int | None = None, checkpoint_steps: tuple[int, ...] = (),
-          eval_every: int = 0, progress: bool = False, desc: str = "train") -> TrainResult:
+          eval_every: int = 0, stop_at_val_acc: float | None = None, progress: bool = False,
+          desc: str = "train") -> TrainResult:
     """Train `model` in place from `start_epoch` to `spec.epochs`; the schedule starts at `start_epoch`
     (learning-rate rewinding), or at iteration `start_step` when given (rewinding to an iteration). Checkpoints are taken at the global steps asked for (step 0 = before training);
-    with `eval_every` > 0 the test and validation sets are also evaluated every that many iterations (the curve)."""
+    with `eval_every` > 0 the test and validation sets are also evaluated every that many iterations (the curve),
+    and training stops at the first such evaluation whose validation accuracy reaches `stop_at_val_acc` (%)."""
+    if stop_at_val_acc is not None and not (eval_every and len(data.val_y)):
+        raise ValueError("stop_at_val_acc needs eval_every > 0 and a validation split (val_size > 0)")
     device = next(model.parameters()).device
     amp = autocast_enabled(device)
     source, feed = training_images(data, spec, device)
@@ -223,6 +227,11 @@ def train(model: nn.Module, data: DataBundle, spec: TrainSpec, *, mask: Mask | N
             mean = float(since[0]) / since[1] if since[1] else None
             result.curve.append(curve_point(step, mean, evaluate(model, data, data.test_x, data.test_y), val))
             since[0], since[1] = torch.zeros((), device=device), 0
+
+    def reached() -> bool:
+        """Whether the evaluation just made (at this step) reached the validation accuracy to stop at."""
+        return stop_at_val_acc is not None and bool(result.curve) and result.curve[-1]["iteration"] == step \
+            and result.curve[-1]["val_acc"] >= stop_at_val_acc
 
     maybe_checkpoint()
     epochs = range(start_epoch, spec.epochs)
@@ -254,9 +263,14 @@ def train(model: nn.Module, data: DataBundle, spec: TrainSpec, *, mask: Mask | N
             since[1] += 1
             step += 1
             maybe_checkpoint()
-        row = {"epoch": epoch + 1, "lr": lr_at(spec, epoch), "train_loss": float(loss_sum) / max(steps_per_epoch, 1)}
+            if reached():
+                break
+        done = i + 1 - (skip if epoch == start_epoch else 0)
+        row = {"epoch": epoch + 1, "lr": lr_at(spec, epoch), "train_loss": float(loss_sum) / max(done, 1)}
         row["test_acc"], row["test_loss"] = evaluate(model, data, data.test_x, data.test_y)
         if len(data.val_y):
             row["val_acc"], row["val_loss"] = evaluate(model, data, data.val_x, data.val_y)
         result.history.append(row)
+        if reached():
+            break
     return result

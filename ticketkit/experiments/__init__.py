@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from ..profiles import Profile
 from ..runs import RunConfig
-from . import deconstruct_rules, lottery_rules, su_rules  # noqa: F401  (register the chapters' rules)
+from . import deconstruct_rules, deconstruct_supermask, lottery_rules, su_rules  # noqa: F401  (their rules)
 
 
 def _dense(P: Profile) -> list[RunConfig]:
@@ -61,6 +61,7 @@ def notebook_grids(chapter: str | None = None) -> dict[str, NotebookGrid]:
             "dl_signs_magnitude_increase": _at(deconstruct.get_scale,
                                                lambda S: deconstruct.signs_grid(S, "magnitude_increase")),
             "dl_mask_actions": _at(deconstruct.get_scale, deconstruct.actions_grid),
+            "dl_supermasks": _at(deconstruct.get_scale, deconstruct_supermask.grid),
         },
     }
     if chapter is not None:
