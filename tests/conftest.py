@@ -12,3 +12,14 @@ def isolated_store(tmp_path, monkeypatch):
 
     monkeypatch.setattr(data, "DEFAULT_ROOT", tmp_path / "cache" / "ticketkit")
     yield tmp_path
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread for tests of tiny tensors: on a busy 2-core machine extra threads stall them badly."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

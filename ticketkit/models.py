@@ -218,3 +218,6 @@ def hidden_fan_in(name: str, width: float, image_size: int = 32) -> tuple[tuple[
 def linear_names(model: nn.Module) -> set[str]:
     """Names of prunable weights that belong to nn.Linear layers."""
     return {f"{n}.weight" for n, m in model.named_modules() if isinstance(m, nn.Linear)}
+
+
+from . import gem_models  # noqa: E402,F401  (registers the Rare Gems networks; imported last: it uses this module)
