@@ -28,7 +28,10 @@ TRAJECTORIES = {  # methods that are not pruners: runs computed by their own mod
                   "(ticketkit.structured_runs); options plan, arm, finetune_epochs, finetune_lr",
     "supermask": "criterion masks on the untrained weights at every IMP level's counts, from a base run trained to "
                  "convergence or a validation accuracy, or a learned supermask (ticketkit.supermask_runs); options "
-                 "base, criterion, signed_constant, levels"}
+                 "base, criterion, signed_constant, levels",
+    "gem": "a subnetwork at initialisation by a score search (Gem-Miner, Edge-Popup) or smart-ratio allocation, "
+           "fine-tuned under its mask (ticketkit.gem_runs); options search, density, lam, period, search_epochs, "
+           "search_lr, search_wd, inverted, check"}
 SCHEMA = 1  # bump when a change in the code changes what a config means; old records are then recomputed
 
 
@@ -188,6 +191,8 @@ def computer(method: str) -> Callable[[list[RunConfig], bool], Iterator[dict[str
         from .imp import compute
     elif method == "structured":
         from .structured_runs import compute
+    elif method == "gem":
+        from .gem_runs import compute
     else:
         from .supermask_runs import compute
     return compute

@@ -1,0 +1,167 @@
+"""Runs of the rare-gems chapter (method "gem"): a subnetwork found at initialisation, by a score search on frozen
+signed-constant weights (Gem-Miner, Edge-Popup and its variants) or by a smart-ratio allocation of random
+positions on Kaiming-normal weights, then fine-tuned under its mask with the run's TrainSpec. Options: search,
+density, and for score searches lam, period, search_epochs, search_lr, search_wd, inverted; check ("none",
+"shuffle", "reinit": Rare Gems' sanity checks on the found gem, which reuse its cached search). Records carry the
+pre-finetune accuracy, the density trajectory of the search and its cost (epochs, seconds)."""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Iterator
+
+import torch
+from torch import nn
+
+from . import trained
+from .data import DataBundle, batches
+from .gem_models import signed_constant_init
+from .masks import Mask
+from .models import build_model, prunable_parameters
+from .pruning.methods import Ticket
+from .pruning.sr_variants import SR_VARIANTS, SRContext, exact_counts, layer_sizes
+from .runs import Prepared, RunConfig, load_run_data, record
+from .scoremask import SEARCH_METHODS, SearchConfig, sanity_variant, search
+from .train import default_device, evaluate, train
+
+SCORE_SEARCHES = tuple(SEARCH_METHODS)
+ALLOCATIONS = ("sr_v1", "sr_v3")  # smart-ratio variants that need no other run (v2/v5 need a gem, v4/v6 IMP)
+CHECKS = ("none", "shuffle", "reinit")
+SEARCH_OPTIONS = ("lam", "period", "search_epochs", "search_lr", "search_wd", "inverted")
+CALIBRATION_IMAGES = 2560  # training images that re-estimate BatchNorm statistics before pre-finetune accuracy
+
+
+def config(base: RunConfig, *, search: str, density: float, check: str = "none", **search_opts: Any) -> RunConfig:
+    """A gem run like `base` (dataset, model, fine-tuning TrainSpec); every option checked before any training."""
+    if search not in SCORE_SEARCHES + ALLOCATIONS:
+        raise ValueError(f"unknown gem search {search!r}; choose one of {', '.join(SCORE_SEARCHES + ALLOCATIONS)}")
+    if check not in CHECKS:
+        raise ValueError(f"unknown sanity check {check!r}; choose one of {', '.join(CHECKS)}")
+    unknown = set(search_opts) - set(SEARCH_OPTIONS)
+    if unknown:
+        raise ValueError(f"unknown gem option(s) {', '.join(sorted(unknown))}; known: {', '.join(SEARCH_OPTIONS)}")
+    if search in ALLOCATIONS and (search_opts or check != "none"):
+        raise ValueError(f"{search} allocates random positions: it takes no search options or sanity checks")
+    opts: dict[str, Any] = {"search": search, "density": density, "check": check, **search_opts}
+    cfg = dataclasses.replace(base, method="gem", options=tuple(opts.items()))
+    if search in SCORE_SEARCHES:
+        search_config(cfg)  # raises on a bad search setting
+    elif not 0 < density <= 1:
+        raise ValueError(f"density {density!r} is not a kept fraction in (0, 1]")
+    return cfg
+
+
+def search_config(cfg: RunConfig) -> SearchConfig:
+    """The score search of a gem run (the paper's ResNet-20 settings unless the options say otherwise)."""
+    o = dict(cfg.options)
+    return SearchConfig(method=o["search"], density=float(o["density"]), lam=float(o.get("lam", 0.0)),
+                        period=int(o.get("period", 5)), epochs=int(o.get("search_epochs", 150)),
+                        lr=float(o.get("search_lr", 0.1)), weight_decay=float(o.get("search_wd", 0.0)),
+                        batch_size=cfg.train.batch_size, augment=cfg.train.augment,
+                        inverted=bool(o.get("inverted", False)))
+
+
+def searched_config(cfg: RunConfig) -> RunConfig:
+    """The run whose search a sanity check reuses: the same run without the check."""
+    return dataclasses.replace(cfg, options=tuple({**dict(cfg.options), "check": "none"}.items()))
+
+
+def compute(cfgs: list[RunConfig], progress: bool = False) -> Iterator[dict[str, Any]]:
+    """Each gem run's record, in order."""
+    for cfg in cfgs:
+        yield _one(cfg, progress)
+
+
+def _model(cfg: RunConfig, data: DataBundle, signed: bool) -> nn.Module:
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model, data.in_channels, data.num_classes, data.image_size, cfg.width)
+    return (signed_constant_init(model) if signed else model).to(default_device())
+
+
+@torch.no_grad()
+def calibrated_accuracy(model: nn.Module, mask: Mask, data: DataBundle, seed: int) -> tuple[float, float]:
+    """Test (accuracy %, loss) of the masked network before any weight training, its BatchNorm statistics
+    re-estimated on CALIBRATION_IMAGES training images, the same for every method (fresh statistics would put
+    any untrained network at chance)."""
+    from .supermask import masked_copy
+
+    net = masked_copy(model, mask.to(next(model.parameters()).device))
+    for m in net.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None  # a plain average over the calibration batches
+    norm = data.normalizer(data.train_x.device)
+    net.train()
+    gen = torch.Generator().manual_seed(seed)
+    for i, (xb, _) in enumerate(batches(data.train_x, data.train_y, 256, gen, shuffle=True)):
+        if i * 256 >= CALIBRATION_IMAGES:
+            break
+        net(norm(xb))
+    return evaluate(net, data, data.test_x, data.test_y)
+
+
+def _searched(cfg: RunConfig, data: DataBundle, progress: bool) -> dict[str, Any]:
+    """The search of `cfg` (its check ignored): from the cache, else run now and cached."""
+    base = searched_config(cfg)
+    cached = trained.load(base, needs=("mask",))
+    if cached is not None:
+        return cached
+    t0 = time.perf_counter()
+    model = _model(cfg, data, signed=True)
+    result = search(model, data, search_config(cfg), seed=cfg.seed, data_seed=cfg.effective_data_seed,
+                    progress=progress)
+    info = {"config": base.to_dict(), "search_history": result.history, "search_epochs": result.epochs, "search_s": result.seconds,
+            "found_density": result.mask.density(), "layer_densities_found": result.mask.densities(),
+            "searched_with": str(next(model.parameters()).device), "t": time.perf_counter() - t0}
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    masks = {"found": result.mask, "finetune": result.finetune_mask}
+    flat = {f"{k}/{n}": t.cpu() for k, m in masks.items() for n, t in m.tensors.items()}
+    trained.save(base, state, info, mask=flat)
+    return {"final": state, "record": info, "mask": flat}
+
+
+def _unpack(blob: dict[str, Any], which: str) -> Mask:
+    """One of the cached masks ("found": the search's output; "finetune": what fine-tuning trains)."""
+    return Mask({k.split("/", 1)[1]: t for k, t in blob["mask"].items() if k.startswith(which + "/")})
+
+
+def _allocate(cfg: RunConfig, data: DataBundle, model: nn.Module) -> Mask:
+    """Smart-ratio layer densities of the variant, random positions (drawn with the run's seed)."""
+    o = dict(cfg.options)
+    dens = SR_VARIANTS.get(o["search"])(SRContext(model, float(o["density"]), seed=cfg.seed))
+    counts = exact_counts(layer_sizes(model), dens, float(o["density"]))
+    g = torch.Generator().manual_seed(20_000 + cfg.seed)
+    out = {}
+    for n, p in prunable_parameters(model).items():
+        flat = torch.zeros(p.numel(), dtype=torch.bool)
+        flat[torch.randperm(p.numel(), generator=g)[:counts[n]]] = True
+        out[n] = flat.view(p.shape)
+    return Mask(out)
+
+
+def _one(cfg: RunConfig, progress: bool) -> dict[str, Any]:
+    t0, o = time.perf_counter(), dict(cfg.options)
+    data = load_run_data(cfg)
+    extra: dict[str, Any] = {"search_epochs": 0, "search_s": 0.0}
+    if o["search"] in SCORE_SEARCHES:
+        blob = _searched(cfg, data, progress)
+        model = _model(cfg, data, signed=True)
+        model.load_state_dict(blob["final"])  # signed constants, BatchNorm statistics of the search
+        found, mask = _unpack(blob, "found"), _unpack(blob, "finetune")
+        extra = {k: blob["record"][k] for k in ("search_history", "search_epochs", "search_s", "found_density")}
+        if o["check"] != "none":
+            model, mask = sanity_variant(model, mask, o["check"], cfg.seed)
+            found = mask
+    else:
+        model = _model(cfg, data, signed=False)
+        found = mask = _allocate(cfg, data, model)
+    mask = mask.to(default_device())
+    pre_acc, pre_loss = calibrated_accuracy(model, found, data, cfg.seed)
+    t1 = time.perf_counter()
+    model.requires_grad_(True)
+    result = train(model, data, cfg.train, mask=mask, data_seed=cfg.effective_data_seed, progress=progress,
+                   desc=f"finetune {o['search']}")
+    ticket = Ticket(mask, train_epochs=float(extra["search_epochs"]), wall_s=float(extra["search_s"]))
+    rec = record(Prepared(cfg, data, model, mask, ticket, mask.path_report(model), t0), result)
+    return {**rec, **extra, "pre_finetune_acc": pre_acc, "pre_finetune_loss": pre_loss,
+            "finetune_epochs": cfg.train.epochs, "finetune_s": time.perf_counter() - t1}
