@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from ticketkit import gem_runs, scoremask
+from ticketkit import gem_runs, scoremask, supermask
 from ticketkit.data import load_data
 from ticketkit.masks import Mask
 from ticketkit.pruning.sr_variants import SR_VARIANTS, SRContext, exact_counts, layer_sizes
@@ -77,10 +77,10 @@ def test_calibration_averages_the_batchnorm_statistics_over_the_calibration_imag
     model = Tiny()
     mask = Mask({n: torch.rand(p.shape) < 0.7 for n, p in model.named_parameters() if p.dim() > 1})
     seen = {}
-    real = gem_runs.evaluate
-    monkeypatch.setattr(gem_runs, "evaluate", lambda net, *a: seen.setdefault("bn", net.bn) and real(net, *a))
-    monkeypatch.setattr(gem_runs, "CALIBRATION_IMAGES", 512)
-    gem_runs.calibrated_accuracy(model, mask, data, seed=3)
+    real = supermask.evaluate
+    monkeypatch.setattr(supermask, "evaluate", lambda net, *a: seen.setdefault("bn", net.bn) and real(net, *a))
+    monkeypatch.setattr(supermask, "CALIBRATION_IMAGES", 512)
+    supermask.calibrated_accuracy(model, mask, data, seed=3)
     gen = torch.Generator().manual_seed(3)  # the same two batches of 256, by hand
     from ticketkit.data import batches
     norm = data.normalizer(data.train_x.device)

@@ -195,3 +195,41 @@ def test_mask_actions_set_a_levels_start_and_freeze_its_pruned_weights(trained):
         k = keep.tensors[name]
         assert torch.allclose(start[k], (torch.sign(init[name]) * init[name].std())[k])
         assert torch.equal(keep.frozen[name][~k], init[name][~k])  # pruned weights held at their initial values
+
+
+def test_the_finetune_branch_trains_the_levels_rewound_ticket_longer_and_scores_it_first(trained):
+    from ticketkit.supermask import accuracy_at_init
+
+    cfgs = runs([1], ("ticket", "finetune"), finetune_epochs=3, finetune_lr=1e-3)
+    grid(cfgs, Store(), progress=False)
+    (ticket,), (finetune,) = [c for c in trained if c[0][0] == 1]
+    for name, keep in ticket[2].tensors.items():
+        assert torch.equal(keep, finetune[2].tensors[name])
+        assert torch.equal(ticket[1][name], finetune[1][name])  # both start from the initial weights
+    rec = Store().get(cfgs[-1])
+    assert len(rec["history"]) == 3 and rec["finetune_epochs"] == 3 and rec["search_epochs"] == SPEC.epochs
+    data = load_data("digits", image_size=8, val_size=200)
+    model = build_model("lenet300_100", 1, 10, 8)
+    with torch.no_grad():
+        for name, p in prunable_parameters(model).items():
+            p.copy_(finetune[1][name])
+    torch.manual_seed(0)  # the biases: the trial's initialisation
+    init = build_model("lenet300_100", 1, 10, 8)
+    with torch.no_grad():
+        for (n, p), (_, q) in zip(model.named_parameters(), init.named_parameters()):
+            if n not in finetune[1]:
+                p.copy_(q)
+    assert rec["pre_finetune_acc"] == pytest.approx(accuracy_at_init(model, finetune[2], data)[0], abs=1e-9)
+
+
+def test_learning_rate_rewinding_starts_each_level_from_the_previous_levels_trained_weights(trained):
+    grid(runs([0, 1, 2], restart="trained"), Store(), progress=False)
+    starts = {c[0][0]: c[0] for c in trained}
+    for level in (1, 2):
+        before = trained_cache.load(runs([level - 1], restart="trained")[0])["final"]
+        for name, keep in starts[level][2].tensors.items():
+            assert torch.equal(starts[level][1][name][keep], before[name][keep])
+    with pytest.raises(ValueError, match="restart"):
+        runs([1], restart="rewound")
+    with pytest.raises(ValueError, match="finetune_epochs"):
+        runs([1], ("finetune",))

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from . import trained
-from .data import DataBundle, batches
+from .data import DataBundle
 from .gem_models import signed_constant_init
 from .masks import Mask
 from .models import build_model, prunable_parameters
@@ -22,13 +22,13 @@ from .pruning.methods import Ticket
 from .pruning.sr_variants import SR_VARIANTS, SRContext, exact_counts, layer_sizes
 from .runs import Prepared, RunConfig, load_run_data, record
 from .scoremask import SEARCH_METHODS, SearchConfig, sanity_variant, search
-from .train import default_device, evaluate, train
+from .supermask import calibrated_accuracy
+from .train import default_device, train
 
 SCORE_SEARCHES = tuple(SEARCH_METHODS)
 ALLOCATIONS = ("sr_v1", "sr_v3")  # smart-ratio variants that need no other run (v2/v5 need a gem, v4/v6 IMP)
 CHECKS = ("none", "shuffle", "reinit")
 SEARCH_OPTIONS = ("lam", "period", "search_epochs", "search_lr", "search_wd", "inverted")
-CALIBRATION_IMAGES = 2560  # training images that re-estimate BatchNorm statistics before pre-finetune accuracy
 
 
 def config(base: RunConfig, *, search: str, density: float, check: str = "none", **search_opts: Any) -> RunConfig:
@@ -76,28 +76,6 @@ def _model(cfg: RunConfig, data: DataBundle, signed: bool) -> nn.Module:
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, data.in_channels, data.num_classes, data.image_size, cfg.width)
     return (signed_constant_init(model) if signed else model).to(default_device())
-
-
-@torch.no_grad()
-def calibrated_accuracy(model: nn.Module, mask: Mask, data: DataBundle, seed: int) -> tuple[float, float]:
-    """Test (accuracy %, loss) of the masked network before any weight training, its BatchNorm statistics
-    re-estimated on CALIBRATION_IMAGES training images, the same for every method (fresh statistics would put
-    any untrained network at chance)."""
-    from .supermask import masked_copy
-
-    net = masked_copy(model, mask.to(next(model.parameters()).device))
-    for m in net.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            m.reset_running_stats()
-            m.momentum = None  # a plain average over the calibration batches
-    norm = data.normalizer(data.train_x.device)
-    net.train()
-    gen = torch.Generator().manual_seed(seed)
-    for i, (xb, _) in enumerate(batches(data.train_x, data.train_y, 256, gen, shuffle=True)):
-        if i * 256 >= CALIBRATION_IMAGES:
-            break
-        net(norm(xb))
-    return evaluate(net, data, data.test_x, data.test_y)
 
 
 def _searched(cfg: RunConfig, data: DataBundle, progress: bool) -> dict[str, Any]:

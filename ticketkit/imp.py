@@ -5,7 +5,9 @@ weights of the trained level j-1 by the layer's rate (or all weights by one glob
 to their initial values (or to iteration k of the dense training) and retrains. Each level is a run of its own
 (method "imp", option level=j); branches start from a level: "reinit" keeps the level's mask with a fresh
 initialisation from the same distribution, "oneshot" prunes the trained dense network straight to the level's
-per-layer counts in one round and rewinds. One pass computes every level and branch a grid asks for; the trained
+per-layer counts in one round and rewinds, "finetune" trains the level's rewound ticket with a longer schedule
+(options finetune_epochs, finetune_lr: short-round IMP then fine-tuning, as Rare Gems does). With restart="trained"
+each level starts from the previous level's trained weights instead of rewinding them: learning-rate rewinding. One pass computes every level and branch a grid asks for; the trained
 weights of each level are cached beside the records (not committed), so later notebooks asking for more levels or
 branches of the same trial continue from there. K trials advance level by level together as one batched model
 where batching pays (ticketkit.batched); records are yielded as they are made.
@@ -28,15 +30,19 @@ from .pruning import allocators as alloc
 from .pruning import actions, criteria, scorers
 from .pruning.methods import Ticket
 from .runs import Prepared, RunConfig, load_run_data, record
-from .train import default_device, train
+from .supermask import calibrated_accuracy
+from .train import TrainSpec, default_device, train
 
-BRANCHES = ("ticket", "reinit", "oneshot")
+BRANCHES = ("ticket", "reinit", "oneshot", "finetune")
+RESTARTS = ("rewind", "trained")  # levels start from the rewind point (IMP) or the trained weights (LRR)
 # Frankle & Carbin's per-round, per-layer rates (fraction of the remaining weights removed): (conv, fc, output)
 LAYERWISE_RATES = {"lenet300_100": (0.0, 0.2, 0.1), "lenet_fc": (0.0, 0.2, 0.1), "conv2": (0.1, 0.2, 0.1),
                    "conv4": (0.1, 0.2, 0.1), "conv6": (0.15, 0.2, 0.1)}
 OPTION_DEFAULTS = {"level": 0, "branch": "ticket", "scope": "layerwise", "rate": 0.2, "criterion": "large_final",
                    "mask1": "rewind", "mask0": "zero", "rewind_step": 0, "eval_every": 0}
-PRUNING = ("scope", "rate", "criterion", "mask1", "mask0")  # how levels prune and start (level 0 depends on none)
+# options absent from OPTION_DEFAULTS (so that existing runs keep their keys): restart ("rewind"), finetune_epochs,
+# finetune_lr
+PRUNING = ("scope", "rate", "criterion", "mask1", "mask0", "restart")  # how levels prune and start (level 0 depends on none)
 
 
 def options(cfg: RunConfig) -> dict[str, Any]:
@@ -140,6 +146,10 @@ def level_config(cfg: RunConfig, level: int, branch: str = "ticket") -> RunConfi
     criteria.CRITERIA.get(opts["criterion"])
     actions.MASK1.get(opts["mask1"])
     actions.MASK0.get(opts["mask0"])
+    if opts.get("restart", "rewind") not in RESTARTS:
+        raise ValueError(f"unknown IMP restart {opts['restart']!r}; choose one of {', '.join(RESTARTS)}")
+    if branch == "finetune" and not {"finetune_epochs", "finetune_lr"} <= set(opts):
+        raise ValueError("the finetune branch needs options finetune_epochs and finetune_lr on the trajectory")
     if opts["scope"] != "layerwise" and opts["criterion"] != "large_final":
         raise ValueError(f"criterion {opts['criterion']!r} needs scope='layerwise' (global scopes prune by magnitude)")
     if level == 0:  # the dense network does not depend on how later levels prune: one level 0 serves them all
@@ -221,7 +231,7 @@ def _members(trial: Trial, level: int, data: Any, asked: set[RunConfig]
     ticket's record)."""
     opts = options(trial.root)
     ticket_cfg = level_config(trial.root, level, "ticket")
-    start = trial.init if level == 0 else trial.rewind
+    start = trial.init if level == 0 else trial.trained if opts.get("restart") == "trained" else trial.rewind
     assert start is not None
     probe = _model(trial, data, start)
     rates = layer_rates(trial.root.model, probe, opts["scope"], float(opts["rate"])) if level else {}
@@ -245,13 +255,17 @@ def _members(trial: Trial, level: int, data: Any, asked: set[RunConfig]
     else:
         _advance(trial, ticket_cfg, cached)
         ready.append((ticket_cfg, cached["record"]))
-    for branch in ("reinit", "oneshot"):
+    for branch in ("reinit", "oneshot", "finetune"):
+        if branch == "finetune" and "finetune_epochs" not in opts:
+            continue
         cfg = level_config(trial.root, level, branch) if level else None
         if cfg is None or cfg not in asked:
             continue
         if branch == "reinit":
             model = reinitialised(cfg, probe, data.in_channels, data.num_classes, level)
             mask = trial.mask
+        elif branch == "finetune":
+            model, mask = _model(trial, data, start), trial.mask
         else:
             assert trial.dense is not None
             counts = {k: c for k, (c, _) in trial.mask.counts().items()}
@@ -295,35 +309,59 @@ def _train_members(members: list[tuple[RunConfig, nn.Module, Mask, Trial]], data
     if not members:
         return
     k = int(opts["rewind_step"])
-    spec = members[0][0].train
+    rounds = members[0][0].train
     kw = {"eval_every": int(opts["eval_every"]), "progress": progress}
     batched = batches_well(members[0][1])
     step = MAX_K if batched else 1
-    for i in range(0, len(members), step):
-        group = members[i:i + step]
-        t0 = time.perf_counter()  # each record's wall time: its group's training (shared by the group's members)
-        level = options(group[0][0])["level"]
-        start = None if level == 0 else k
-        checkpoints = (k,) if level == 0 else ()
-        if batched:
-            results = train_many([m for _, m, _, _ in group], data, spec, masks=[mk for _, _, mk, _ in group],
-                                 data_seeds=[c.effective_data_seed for c, _, _, _ in group], start_step=start,
+    buckets: dict[TrainSpec, list[tuple[RunConfig, nn.Module, Mask, Trial]]] = {}
+    for m in members:  # the finetune branch trains with its own schedule
+        buckets.setdefault(_spec(m[0]), []).append(m)
+    for spec, bucket in buckets.items():
+        for i in range(0, len(bucket), step):
+            group = bucket[i:i + step]
+            t0 = time.perf_counter()  # each record's wall time: its group's training (shared by the group's members)
+            level = options(group[0][0])["level"]
+            start = None if level == 0 else k
+            checkpoints = (k,) if level == 0 else ()
+            pre = {c: calibrated_accuracy(m, mk, data, c.seed) for c, m, mk, _ in group
+                   if options(c)["branch"] == "finetune"}
+            if batched:
+                results = train_many([m for _, m, _, _ in group], data, spec, masks=[mk for _, _, mk, _ in group],
+                                     data_seeds=[c.effective_data_seed for c, _, _, _ in group], start_step=start,
+                                     checkpoint_steps=checkpoints, desc=f"IMP level {level}", **kw)
+            else:
+                results = [train(m, data, spec, mask=mk, data_seed=c.effective_data_seed, start_step=start,
                                  checkpoint_steps=checkpoints, desc=f"IMP level {level}", **kw)
-        else:
-            results = [train(m, data, spec, mask=mk, data_seed=c.effective_data_seed, start_step=start,
-                             checkpoint_steps=checkpoints, desc=f"IMP level {level}", **kw)
-                       for c, m, mk, _ in group]
-        for (cfg, model, mask, trial), res in zip(group, results):
-            ticket = Ticket(mask, start_epoch=0, train_epochs=float(level * spec.epochs), iterations=level)
-            p = Prepared(cfg, data, model, mask, ticket, mask.path_report(model), t0)
-            rec = record(p, res, len(group))
-            rec["curve"] = thin(res.curve)
-            if options(cfg)["branch"] == "ticket":
-                final = {n: v.detach().cpu().clone() for n, v in model.state_dict().items()}
-                rewind = {"rewind": res.checkpoints[k]} if level == 0 else {}
-                trained.save(cfg, final, rec, **rewind)
-                _advance(trial, cfg, {"final": final, **rewind})
-            yield cfg, rec
+                           for c, m, mk, _ in group]
+            for (cfg, model, mask, trial), res in zip(group, results):
+                yield cfg, _level_record(cfg, model, mask, trial, res, data, t0, len(group), rounds, k, pre.get(cfg))
+
+
+def _spec(cfg: RunConfig) -> TrainSpec:
+    """The schedule a run trains with: the trajectory's rounds, or the finetune branch's longer one."""
+    o = options(cfg)
+    if o["branch"] != "finetune":
+        return cfg.train
+    return dataclasses.replace(cfg.train, epochs=int(o["finetune_epochs"]), lr=float(o["finetune_lr"]))
+
+
+def _level_record(cfg: RunConfig, model: nn.Module, mask: Mask, trial: Trial, res: Any, data: Any, t0: float,
+                  batch: int, rounds: TrainSpec, k: int, pre: tuple[float, float] | None) -> dict[str, Any]:
+    """A trained member's record (its search cost: the rounds of training behind its mask); a ticket is cached
+    and moves its trial on; a fine-tuned ticket also records its accuracy before the fine-tuning."""
+    level = options(cfg)["level"]
+    ticket = Ticket(mask, start_epoch=0, train_epochs=float(level * rounds.epochs), iterations=level)
+    rec = record(Prepared(cfg, data, model, mask, ticket, mask.path_report(model), t0), res, batch)
+    rec["curve"] = thin(res.curve)
+    if pre is not None:
+        rec.update(pre_finetune_acc=pre[0], pre_finetune_loss=pre[1], search_epochs=level * rounds.epochs,
+                   finetune_epochs=_spec(cfg).epochs)
+    if options(cfg)["branch"] == "ticket":
+        final = {n: v.detach().cpu().clone() for n, v in model.state_dict().items()}
+        rewind = {"rewind": res.checkpoints[k]} if level == 0 else {}
+        trained.save(cfg, final, rec, **rewind)
+        _advance(trial, cfg, {"final": final, **rewind})
+    return rec
 
 
 def thin(curve: list[dict[str, float]], most: int = 300) -> list[dict[str, float]]:

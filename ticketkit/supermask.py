@@ -17,6 +17,29 @@ from .models import prunable_parameters
 from .train import TrainSpec, evaluate, lr_at, make_optimizer, training_images
 
 
+CALIBRATION_IMAGES = 2560  # training images that re-estimate BatchNorm statistics before pre-finetune accuracy
+
+
+@torch.no_grad()
+def calibrated_accuracy(model: nn.Module, mask: Mask, data: DataBundle, seed: int) -> tuple[float, float]:
+    """Test (accuracy %, loss) of the masked network before any weight training, its BatchNorm statistics
+    re-estimated on CALIBRATION_IMAGES training images, the same for every method (fresh statistics would put
+    any untrained network at chance)."""
+    net = masked_copy(model, mask.to(next(model.parameters()).device))
+    for m in net.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None  # a plain average over the calibration batches
+    norm = data.normalizer(data.train_x.device)
+    net.train()
+    gen = torch.Generator().manual_seed(seed)
+    for i, (xb, _) in enumerate(batches(data.train_x, data.train_y, 256, gen, shuffle=True)):
+        if i * 256 >= CALIBRATION_IMAGES:
+            break
+        net(norm(xb))
+    return evaluate(net, data, data.test_x, data.test_y)
+
+
 @torch.no_grad()
 def masked_copy(model: nn.Module, mask: Mask, signed_constant: bool = False) -> nn.Module:
     """A copy of `model` with the pruned weights zeroed (and the kept ones replaced by sign(w) x the layer's std)."""
