@@ -25,7 +25,7 @@ def test_bad_gem_options_fail_before_training():
         gem_runs.config(BASE, search="gem_miner", density=0.1, check="invert")
     with pytest.raises(ValueError, match="unknown gem option"):
         gem_runs.config(BASE, search="gem_miner", density=0.1, lamda=1e-4)
-    with pytest.raises(ValueError, match="no search options"):
+    with pytest.raises(ValueError, match="no sanity checks"):
         gem_runs.config(BASE, search="sr_v1", density=0.1, lam=1e-4)
     with pytest.raises(ValueError, match="kept fraction"):
         gem_runs.config(BASE, search="gem_miner", density=1.5, search_epochs=2, period=1)
@@ -90,3 +90,16 @@ def test_calibration_averages_the_batchnorm_statistics_over_the_calibration_imag
         means = [nn.functional.conv2d(x, w).mean((0, 2, 3)) for x in xs]
     assert torch.allclose(seen["bn"].running_mean, sum(means) / 2, atol=1e-5)
     assert model.bn.running_mean.abs().max() == 0  # the model itself is left as it was
+
+
+def test_sr_v2_borrows_the_first_and_last_layer_densities_of_its_gem():
+    opts = dict(density=0.1, lam=1e-4, period=1, search_epochs=2)
+    gem, v2 = gem_runs.config(BASE, search="gem_miner", **opts), gem_runs.config(BASE, search="sr_v2", **opts)
+    assert gem_runs.gem_config(v2) == gem
+    gem_rec, v2_rec = gem_runs.compute([gem, v2])
+    first, last = list(gem_rec["layer_densities"])[0], list(gem_rec["layer_densities"])[-1]
+    for name in (first, last):
+        assert v2_rec["layer_densities"][name] == pytest.approx(gem_rec["layer_densities"][name], abs=1e-3)
+    assert v2_rec["density"] == pytest.approx(0.1, abs=1e-4)
+    with pytest.raises(ValueError, match="borrows"):
+        gem_runs.config(BASE, search="sr_v1", **opts)

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from . import trained
-from .data import DataBundle
+from .data import DataBundle, batches
 from .gem_models import signed_constant_init
 from .masks import Mask
 from .models import build_model, prunable_parameters
@@ -26,7 +26,9 @@ from .supermask import calibrated_accuracy
 from .train import default_device, train
 
 SCORE_SEARCHES = tuple(SEARCH_METHODS)
-ALLOCATIONS = ("sr_v1", "sr_v3")  # smart-ratio variants that need no other run (v2/v5 need a gem, v4/v6 IMP)
+ALLOCATIONS = ("sr_v1", "sr_v3", "sr_v2", "sr_v5")  # smart-ratio variants (v4/v6, which need IMP, are not here)
+FROM_GEM = ("sr_v2", "sr_v5")  # take the first/last layer densities of the Gem-Miner run their search options name
+TUNE_BATCHES = 8  # distinct training batches (of the run's batch size) the sr_v5 tuning cycles through
 CHECKS = ("none", "shuffle", "reinit")
 SEARCH_OPTIONS = ("lam", "period", "search_epochs", "search_lr", "search_wd", "inverted")
 
@@ -40,12 +42,15 @@ def config(base: RunConfig, *, search: str, density: float, check: str = "none",
     unknown = set(search_opts) - set(SEARCH_OPTIONS)
     if unknown:
         raise ValueError(f"unknown gem option(s) {', '.join(sorted(unknown))}; known: {', '.join(SEARCH_OPTIONS)}")
-    if search in ALLOCATIONS and (search_opts or check != "none"):
-        raise ValueError(f"{search} allocates random positions: it takes no search options or sanity checks")
+    if search in ALLOCATIONS and (check != "none" or (search_opts and search not in FROM_GEM)):
+        raise ValueError(f"{search} allocates random positions: it takes no sanity checks, and search options only "
+                         f"to name the Gem-Miner run whose densities it borrows ({', '.join(FROM_GEM)})")
     opts: dict[str, Any] = {"search": search, "density": density, "check": check, **search_opts}
     cfg = dataclasses.replace(base, method="gem", options=tuple(opts.items()))
     if search in SCORE_SEARCHES:
         search_config(cfg)  # raises on a bad search setting
+    elif search in FROM_GEM:
+        search_config(gem_config(cfg))
     elif not 0 < density <= 1:
         raise ValueError(f"density {density!r} is not a kept fraction in (0, 1]")
     return cfg
@@ -59,6 +64,11 @@ def search_config(cfg: RunConfig) -> SearchConfig:
                         lr=float(o.get("search_lr", 0.1)), weight_decay=float(o.get("search_wd", 0.0)),
                         batch_size=cfg.train.batch_size, augment=cfg.train.augment,
                         inverted=bool(o.get("inverted", False)))
+
+
+def gem_config(cfg: RunConfig) -> RunConfig:
+    """The Gem-Miner run (same seed, density and search options) whose layer densities sr_v2 / sr_v5 borrow."""
+    return dataclasses.replace(cfg, options=tuple({**dict(cfg.options), "search": "gem_miner"}.items()))
 
 
 def searched_config(cfg: RunConfig) -> RunConfig:
@@ -90,6 +100,7 @@ def _searched(cfg: RunConfig, data: DataBundle, progress: bool) -> dict[str, Any
                     progress=progress)
     info = {"config": base.to_dict(), "search_history": result.history, "search_epochs": result.epochs, "search_s": result.seconds,
             "found_density": result.mask.density(), "layer_densities_found": result.mask.densities(),
+            "layer_densities_finetune": result.finetune_mask.densities(),
             "searched_with": str(next(model.parameters()).device), "t": time.perf_counter() - t0}
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     masks = {"found": result.mask, "finetune": result.finetune_mask}
@@ -106,7 +117,14 @@ def _unpack(blob: dict[str, Any], which: str) -> Mask:
 def _allocate(cfg: RunConfig, data: DataBundle, model: nn.Module) -> Mask:
     """Smart-ratio layer densities of the variant, random positions (drawn with the run's seed)."""
     o = dict(cfg.options)
-    dens = SR_VARIANTS.get(o["search"])(SRContext(model, float(o["density"]), seed=cfg.seed))
+    ctx = SRContext(model, float(o["density"]), seed=cfg.seed)
+    if o["search"] in FROM_GEM:  # the gem as fine-tuned (its flags), and training batches for the tuning
+        ctx.gm_densities = _searched(gem_config(cfg), data, False)["record"]["layer_densities_finetune"]
+        g = torch.Generator().manual_seed(30_000 + cfg.seed)
+        norm = data.normalizer(data.train_x.device)
+        ctx.batches = [(norm(x), y) for _, (x, y) in zip(range(TUNE_BATCHES), batches(
+            data.train_x, data.train_y, cfg.train.batch_size, g, shuffle=True, drop_last=True))]
+    dens = SR_VARIANTS.get(o["search"])(ctx)
     counts = exact_counts(layer_sizes(model), dens, float(o["density"]))
     g = torch.Generator().manual_seed(20_000 + cfg.seed)
     out = {}
