@@ -93,6 +93,9 @@ COST_NOTES = {
     "deconstruct": "Each criterion is an IMP trajectory whose levels train one after another, the trials of a level "
                    "together as one batched model (each record holds its share); the dense level 0 is shared by "
                    "every criterion.",
+    "gems": "Runs train one at a time. A Gem-Miner search is cached and shared by its shuffling and reinitialisation "
+            "checks: its time is counted in the first of them that needed it, and every record also holds its "
+            "search and fine-tuning seconds apart.",
 }
 
 

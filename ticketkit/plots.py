@@ -101,7 +101,7 @@ def _forest(df: pd.DataFrame, title: str, note: str, ours: str, unit: str) -> pl
     ax.set_yticks(y)
     ax.set_yticklabels([_label(r) for _, r in df.iterrows()], fontsize=7)
     ax.set_xlabel(f"our effect ({unit}; {ours})")
-    ax.set_title(title + " (no published numbers: the seeds give this result as a figure or in words)", fontsize=10)
+    ax.set_title(title + " (no published effect for these cells)", fontsize=10)
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     fig.text(0.01, -0.01, "Bars: 95% Welch interval over seeds. " + note, fontsize=6.5, wrap=True, va="top")

@@ -47,7 +47,7 @@ SANITY_CHECKS = ("shuffle", "reinit")
 class SearchConfig:
     """One score search: method, target density (kept fraction), L2 weight `lam` on the scores, freezing period in
     epochs, and SGD (cosine by default) over the scores. `inverted` is Gem-Miner's score-inversion check. The
-    period need not divide the epochs (the paper's 0.59% ResNet-20 run freezes every 8 of 150 epochs)."""
+    period need not divide the epochs (Table 8's ResNet-20 run at 50% density freezes every 8 of 150 epochs)."""
 
     method: str = GEM_MINER
     density: float = 0.0144

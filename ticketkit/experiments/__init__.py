@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from ..profiles import Profile
 from ..runs import RunConfig
-from . import deconstruct_rules, deconstruct_supermask, lottery_rules, su_rules  # noqa: F401  (their rules)
+from . import deconstruct_rules, deconstruct_supermask, gems_rules, lottery_rules, su_rules  # noqa: F401  (their rules)
 
 
 def _dense(P: Profile) -> list[RunConfig]:
@@ -28,7 +28,8 @@ def _chapter(name: str) -> Callable[[Profile], list[RunConfig]]:
 
 
 GRIDS: dict[str, Callable[[Profile], list[RunConfig]]] = {"dense": _dense, "su": _su, "lottery": _chapter("lottery"),
-                                                          "deconstruct": _chapter("deconstruct")}
+                                                          "deconstruct": _chapter("deconstruct"),
+                                                          "gems": _chapter("gems")}
 NotebookGrid = Callable[[Profile], tuple[list[RunConfig], str]]  # profile -> (configs, the scale line)
 
 
@@ -39,10 +40,11 @@ def _at(get: Callable[[str], Any], grid: Callable[[Any], list[RunConfig]],
 
 
 def notebook_grids(chapter: str | None = None) -> dict[str, NotebookGrid]:
-    """Every notebook's grid (or one chapter's: "su", "lottery", "deconstruct") as a function of the profile, with
-    its scale;
+    """Every notebook's grid (or one chapter's: "su", "lottery", "deconstruct", "gems") as a function of the
+    profile, with its scale;
     the lottery chapter's grids in the order its CPU budget is best spent."""
-    from . import deconstruct, lottery, lottery_conv, lottery_liu, lottery_rewind, lottery_size, lottery_structured, su
+    from . import (deconstruct, gems, lottery, lottery_conv, lottery_liu, lottery_rewind, lottery_size,
+                   lottery_structured, su)
 
     out: dict[str, dict[str, NotebookGrid]] = {
         "su": {n: (lambda P, g=g: (g(P), P.scale())) for n, g in su.NOTEBOOK_GRIDS.items()},
@@ -62,6 +64,13 @@ def notebook_grids(chapter: str | None = None) -> dict[str, NotebookGrid]:
                                                lambda S: deconstruct.signs_grid(S, "magnitude_increase")),
             "dl_mask_actions": _at(deconstruct.get_scale, deconstruct.actions_grid),
             "dl_supermasks": _at(deconstruct.get_scale, deconstruct_supermask.grid),
+        },
+        "gems": {
+            "rg_post_finetune": _at(gems.get_scale, gems.post_finetune),
+            "rg_pre_finetune": _at(gems.get_scale, gems.pre_finetune),
+            "rg_sanity_prospr": _at(gems.get_scale, gems.prospr_sanity),
+            "rg_ep_variants": _at(gems.get_scale, gems.ep_variants),
+            "rg_sparsity_trajectory": _at(gems.get_scale, gems.sparsity_trajectory),
         },
     }
     if chapter is not None:

@@ -1,0 +1,198 @@
+"""The rare-gems chapter: RG-1, RG-2, RG-3 and RG-5 on made runs reach each outcome with the published effect
+beside ours where seed 004 prints it; the paper scale is the paper's setting; the cpu scale refuses bad values;
+every grid is valid, de-duplicated and names the variants its page shows; tables and figures draw from no runs."""
+from collections import Counter
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from ticketkit import gem_runs
+from ticketkit.experiments import GRIDS, gems, gems_figures, notebook_grids
+from ticketkit.grid import frame
+from ticketkit.profiles import get_profile
+from ticketkit.runs import RunConfig
+from ticketkit.verdicts import FAILED, HELD, HOLDS, MIXED, OPEN, evaluate
+
+SPREAD = (-0.5, 0.0, 0.5)  # three seeds, sd 0.5
+CPU = gems.get_scale("cpu")
+BIG, MID, SMALL = CPU.densities  # 3.72%, 1.44%, 0.59% kept: the paper's densities
+
+
+def made(cfgs: list[RunConfig], acc: dict) -> pd.DataFrame:
+    """Records of `cfgs` as a runs table: (pre, post) accuracy from acc[(variant, density)] (or acc[variant]),
+    plus the seed's spread."""
+    recs = []
+    for c in cfgs:
+        opts = dict(c.options)
+        name = gems.variant(opts)
+        pre, post = acc.get((name, opts["density"]), acc.get(name, (np.nan, np.nan)))
+        d = SPREAD[c.seed]
+        recs.append({"config": c.to_dict(), "key": c.key(), "final_test_acc": post + d, "pre_finetune_acc": pre + d,
+                     "density": opts["density"], "layer_densities": {}, "collapsed_layers": [], "connected": True,
+                     "prune": {"wall_s": 0.0}, "wall_s": 1.0, "device": "cpu"})
+    return frame(recs)
+
+
+def outcomes(v) -> dict:
+    return {(r.comparison, r.density): r.outcome for r in v.evidence.itertuples()}
+
+
+def published(v) -> dict:
+    return {(r.comparison, r.density): r.published for r in v.evidence.itertuples() if not np.isnan(r.published)}
+
+
+def test_rg1_gem_above_smart_ratio_and_smart_ratio_near_chance_before_finetuning():
+    acc = {("gem_miner", BIG): (60, 0), ("gem_miner", MID): (60, 0), ("gem_miner", SMALL): (12, 0),
+           ("sr_v1", BIG): (11, 0), ("sr_v1", MID): (30, 0), ("sr_v1", SMALL): (12, 0), "ep": (20, 0)}
+    v = evaluate("RG-1", made(gems.pre_finetune(CPU), acc), CPU.scale())
+    gem, chance = "Gem-Miner − Smart ratio", "Smart ratio − chance (10%)"
+    assert outcomes(v) == {(gem, BIG): HELD, (gem, MID): HELD, (gem, SMALL): OPEN,
+                           (chance, BIG): HELD, (chance, MID): FAILED, (chance, SMALL): HELD}  # 2 ± 1.24 < +5
+    assert v.verdict == MIXED and not published(v)  # Figure 6 prints no numbers
+    assert set(v.evidence[v.evidence["comparison"] == chance]["n"]) == {"3 vs chance"}
+
+
+def test_rg2_gem_above_edge_popup_and_smart_ratio_after_finetuning_with_tables_3_and_16():
+    acc = {"gem_miner": (0, 80), ("ep", BIG): (0, 30), ("ep", MID): (0, 30), ("ep", SMALL): (0, 80),
+           ("sr_v1", BIG): (0, 60), ("sr_v1", MID): (0, 85), ("sr_v1", SMALL): (0, 60)}
+    v = evaluate("RG-2", made(gems.post_finetune(CPU), acc), CPU.scale())
+    ep, sr = "Gem-Miner − Edge-Popup", "Gem-Miner − Smart ratio"
+    assert outcomes(v) == {(ep, BIG): HELD, (ep, MID): HELD, (ep, SMALL): OPEN,
+                           (sr, BIG): HELD, (sr, MID): FAILED, (sr, SMALL): HELD}
+    assert published(v) == {(ep, SMALL): pytest.approx(66.15 - 24.47), (sr, MID): pytest.approx(77.89 - 65.61)}
+    assert v.verdict == MIXED and "IMP" in v.note
+
+
+def test_rg3_each_sanity_check_below_the_gem_with_table_2():
+    acc = {"gem_miner": (0, 80), "gem_miner_shuffle": (0, 70), "gem_miner_reinit": (0, 80),
+           "gem_miner_inverted": (0, 90), "ep": (0, 0), "sr_v1": (0, 0)}
+    v = evaluate("RG-3", made(gems.post_finetune(CPU), acc), CPU.scale())
+    got = Counter((r.comparison, r.outcome) for r in v.evidence.itertuples())
+    assert got == {("GM, random shuffling − Gem-Miner", HELD): 3, ("GM, score inversion − Gem-Miner", FAILED): 3,
+                   ("GM, weight reinitialisation − Gem-Miner", OPEN): 3}
+    assert published(v) == {("GM, random shuffling − Gem-Miner", BIG): pytest.approx(78.73 - 83.4),
+                            ("GM, weight reinitialisation − Gem-Miner", BIG): pytest.approx(78.6 - 83.4)}
+
+
+def test_rg5_edge_popup_variants_at_the_smallest_density_with_table_3():
+    acc = {"ep": (0, 30), "gem_miner": (0, 60), "global_ep": (0, 40), "global_ep_gradual": (0, 20),
+           "global_ep_gradual_reg": (0, 30)}
+    v = evaluate("RG-5", made(gems.ep_variants(CPU), acc), CPU.scale())
+    assert outcomes(v) == {("Edge-Popup − Gem-Miner", SMALL): HELD,
+                           ("Global EP, gradual pruning − Edge-Popup", SMALL): FAILED,
+                           ("Global EP, gradual pruning, L2 regulariser − Edge-Popup", SMALL): OPEN,
+                           ("Global EP − Edge-Popup", SMALL): ""}  # shown, not judged
+    assert published(v) == {("Edge-Popup − Gem-Miner", SMALL): pytest.approx(24.47 - 66.15),
+                            ("Global EP, gradual pruning − Edge-Popup", SMALL): pytest.approx(63.54 - 24.47),
+                            ("Global EP, gradual pruning, L2 regulariser − Edge-Popup", SMALL):
+                                pytest.approx(63.72 - 24.47),
+                            ("Global EP − Edge-Popup", SMALL): pytest.approx(34.42 - 24.47)}
+    assert v.verdict == MIXED
+
+
+def test_a_claim_holds_when_every_cell_holds_and_smoke_densities_have_no_published_effect():
+    S = gems.get_scale("smoke")
+    v = evaluate("RG-3", made(gems.post_finetune(S), {"gem_miner": (0, 80), "gem_miner_shuffle": (0, 70),
+                                                      "gem_miner_reinit": (0, 70), "gem_miner_inverted": (0, 70),
+                                                      "ep": (0, 0), "sr_v1": (0, 0)}), S.scale())
+    assert v.verdict == HOLDS and len(v.evidence) == 6 and not published(v)
+
+
+def test_paper_scale_is_the_papers_setting():
+    S = gems.get_scale("paper")
+    assert (S.dataset, S.model, S.width, S.image_size, S.augment, S.train_subset) == \
+        ("cifar10", "resnet20_gem", 1.0, 32, True, None)
+    assert S.densities == (0.5, 0.1374, 0.0372, 0.0144, 0.0059)
+    assert (S.search_epochs, S.finetune_epochs, S.batch_size) == (150, 150, 128)
+    table8 = {0.5: (8, 0.05, 1e-8), 0.1374: (5, 0.1, 1e-5), 0.0372: (5, 0.1, 3e-5), 0.0144: (5, 0.1, 1e-4),
+              0.0059: (5, 0.1, 1e-4)}  # period, lr, lambda as printed in Table 8
+    for d, (period, lr, lam) in table8.items():
+        cfg = gems.run(S, 0, d, "gem_miner")
+        sc = gem_runs.search_config(cfg)
+        assert (sc.density, sc.period, sc.epochs, sc.lr, sc.lam, sc.momentum, sc.weight_decay, sc.schedule,
+                sc.batch_size, sc.augment) == (d, period, 150, lr, lam, 0.9, 0.0, "cosine", 128, True)
+        ft = cfg.train  # Table 15: lr 0.1 at 50%, else 0.01; lr / 10 at epochs 80 and 120
+        assert (ft.epochs, ft.batch_size, ft.optimizer, ft.lr, ft.momentum, ft.weight_decay, ft.schedule,
+                ft.augment) == (150, 128, "sgd", 0.1 if d == 0.5 else 0.01, 0.9, 1e-4, "multistep", True)
+        assert [m * 150 for m in ft.milestones] == pytest.approx([80, 120])
+    assert gem_runs.search_config(gems.run(S, 0, 0.0144, "gem_miner")).events == 29
+
+
+def test_cpu_scale_settings():
+    cfgs = {d: gem_runs.search_config(gems.run(CPU, 0, d, "gem_miner")) for d in CPU.densities}
+    assert {d: c.lam for d, c in cfgs.items()} == {0.0372: 3e-5, 0.0144: 1e-4, 0.0059: 1e-4}
+    assert {(c.epochs, c.period, c.events, c.lr, c.batch_size, c.augment) for c in cfgs.values()} == \
+        {(30, 1, 29, 0.1, 128, False)}
+    ft = gems.run(CPU, 0, 0.0144, "sr_v1").train
+    assert (ft.epochs, ft.lr, ft.batch_size, ft.augment) == (30, 0.01, 128, False)
+    assert gem_runs.search_config(gems.run(CPU, 0, 0.0144, "ep")).weight_decay == 5e-4
+
+
+@pytest.mark.parametrize("overrides, error, match", [
+    ({"densities": [0.0144, 0.0]}, ValueError, "kept fraction"),
+    ({"densities": [1.5]}, ValueError, "kept fraction"),
+    ({"densities": [0.0144, 0.0144]}, ValueError, "repeat"),
+    ({"period": 30}, ValueError, "does not fit in search_epochs = 30"),
+    ({"search_epochs": 1}, ValueError, "does not fit in search_epochs = 1"),
+    ({"densities": [-0.1]}, TypeError, "densities"),
+    ({"lam": 1e-4}, KeyError, "unknown parameter"),
+])
+def test_cpu_scale_refuses_bad_values(overrides, error, match):
+    with pytest.raises(error, match=match):
+        gems.get_scale("cpu", overrides)
+
+
+def test_notebook_parameters_reach_the_scale():
+    S = gems.get_scale("cpu", {"search_epochs": 10}, seeds=[0], densities=[0.02], compute=False)
+    assert (S.seeds, S.densities, S.search_epochs, S.setting(0.02).period) == ((0,), (0.02,), 10, 1)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu", "paper"])
+def test_every_grid_is_valid_deduplicated_and_runs_the_variants_its_page_shows(profile):
+    P, S = get_profile(profile), gems.get_scale(profile)
+    for name, grid in notebook_grids("gems").items():
+        cfgs, line = grid(P)
+        assert len(cfgs) == len(set(cfgs)) and line == S.scale(), name
+        assert all(c.method == "gem" and RunConfig.from_dict(c.to_dict()) == c for c in cfgs), name
+        for c in cfgs:
+            if dict(c.options)["search"] in gem_runs.SCORE_SEARCHES:
+                gem_runs.search_config(c)
+            if dict(c.options)["check"] != "none":  # a check reuses the search of a gem on the same page
+                assert gem_runs.searched_config(c) in cfgs, name
+    n = len(S.seeds)
+    def count(grid) -> Counter:
+        return Counter((gems.variant(dict(c.options)), dict(c.options)["density"]) for c in grid(S))
+    post = {"gem_miner", "gem_miner_shuffle", "gem_miner_reinit", "gem_miner_inverted", "ep", "sr_v1"}
+    assert count(gems.post_finetune) == {(v, d): n for v in post for d in S.densities}
+    assert count(gems.pre_finetune) == {(v, d): n for v in ("gem_miner", "ep", "sr_v1") for d in S.densities}
+    near = gems.nearest(S, 0.0372)
+    assert count(gems.prospr_sanity) == {(v, near): n for v in ("gem_miner", "gem_miner_shuffle", "gem_miner_reinit")}
+    assert count(gems.ep_variants) == {(v, min(S.densities)): n for v in gems.TABLE3}
+    mid = gems.nearest(S, 0.0144)
+    lam = S.setting(mid).lam
+    assert count(gems.sparsity_trajectory) == {(v, mid): n for v in ("gem_miner_lam0", "gem_miner",
+                                                                     f"gem_miner_lam{10 * lam:g}", "ep")}
+    chapter = GRIDS["gems"](P)
+    assert len(chapter) == len(set(chapter)) == len({c for g in notebook_grids("gems").values() for c in g(P)[0]})
+
+
+def test_tables_and_figures_draw_from_no_runs_and_mark_what_is_not_run_yet():
+    empty = frame([])
+    vs = gems.verdicts(empty, CPU, ("RG-1", "RG-2", "RG-3", "RG-5"))
+    for table in (gems_figures.post_table, gems_figures.pre_table, gems_figures.prospr_table, gems_figures.ep_table):
+        table(empty, CPU, vs)
+    gems_figures.trajectory_table(empty, CPU)
+    gems_figures.accuracy_figure(empty, CPU)
+    gems_figures.accuracy_figure(empty, CPU, "pre_finetune_acc")
+    gems_figures.trajectory_figure(empty, CPU)
+    plt.close("all")
+    runs = made(gems.post_finetune(CPU), {"gem_miner": (50, 80), "ep": (20, 30), "sr_v1": (10, 60),
+                                          "gem_miner_shuffle": (0, 70), "gem_miner_reinit": (0, 70),
+                                          "gem_miner_inverted": (0, 70)})
+    html = gems_figures.post_table(runs, CPU, gems.verdicts(runs, CPU, ("RG-2", "RG-3"))).data
+    assert "IMP (not run yet)" in html and "LR rewinding, Renda et al. (not run yet)" in html
+    assert "74.52 (Table 4)" in html and "83.40 (Table 2)" in html and "66.15 (Table 3)" in html
+    gems_figures.density_page(runs, CPU)(MID)
+    plt.close("all")
