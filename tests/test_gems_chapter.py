@@ -27,10 +27,11 @@ def made(cfgs: list[RunConfig], acc: dict) -> pd.DataFrame:
     for c in cfgs:
         opts = dict(c.options)
         name = gems.variant(opts)
-        pre, post = acc.get((name, opts["density"]), acc.get(name, (np.nan, np.nan)))
+        kept = opts.get("density", c.density)
+        pre, post = acc.get((name, kept), acc.get(name, (np.nan, np.nan)))
         d = SPREAD[c.seed]
         recs.append({"config": c.to_dict(), "key": c.key(), "final_test_acc": post + d, "pre_finetune_acc": pre + d,
-                     "density": opts["density"], "layer_densities": {}, "collapsed_layers": [], "connected": True,
+                     "density": kept, "layer_densities": {}, "collapsed_layers": [], "connected": True,
                      "prune": {"wall_s": 0.0}, "wall_s": 1.0, "device": "cpu"})
     return frame(recs)
 
@@ -45,10 +46,12 @@ def published(v) -> dict:
 
 def test_rg1_gem_above_smart_ratio_and_smart_ratio_near_chance_before_finetuning():
     acc = {("gem_miner", BIG): (60, 0), ("gem_miner", MID): (60, 0), ("gem_miner", SMALL): (12, 0),
-           ("sr_v1", BIG): (11, 0), ("sr_v1", MID): (30, 0), ("sr_v1", SMALL): (12, 0), "ep": (20, 0)}
+           ("sr_v1", BIG): (11, 0), ("sr_v1", MID): (30, 0), ("sr_v1", SMALL): (12, 0), "ep": (20, 0),
+           "imp": (10, 0)}
     v = evaluate("RG-1", made(gems.pre_finetune(CPU), acc), CPU.scale())
-    gem, chance = "Gem-Miner − Smart ratio", "Smart ratio − chance (10%)"
-    assert outcomes(v) == {(gem, BIG): HELD, (gem, MID): HELD, (gem, SMALL): OPEN,
+    gem, chance, imp = "Gem-Miner − Smart ratio", "Smart ratio − chance (10%)", "IMP (short, cold) − chance (10%)"
+    assert outcomes(v) == {(imp, BIG): HELD, (imp, MID): HELD, (imp, SMALL): HELD,
+                           (gem, BIG): HELD, (gem, MID): HELD, (gem, SMALL): OPEN,
                            (chance, BIG): HELD, (chance, MID): FAILED, (chance, SMALL): HELD}  # 2 ± 1.24 < +5
     assert v.verdict == MIXED and not published(v)  # Figure 6 prints no numbers
     assert set(v.evidence[v.evidence["comparison"] == chance]["n"]) == {"3 vs chance"}
@@ -56,10 +59,11 @@ def test_rg1_gem_above_smart_ratio_and_smart_ratio_near_chance_before_finetuning
 
 def test_rg2_gem_above_edge_popup_and_smart_ratio_after_finetuning_with_tables_3_and_16():
     acc = {"gem_miner": (0, 80), ("ep", BIG): (0, 30), ("ep", MID): (0, 30), ("ep", SMALL): (0, 80),
-           ("sr_v1", BIG): (0, 60), ("sr_v1", MID): (0, 85), ("sr_v1", SMALL): (0, 60)}
+           ("sr_v1", BIG): (0, 60), ("sr_v1", MID): (0, 85), ("sr_v1", SMALL): (0, 60), "imp": (0, 80)}
     v = evaluate("RG-2", made(gems.post_finetune(CPU), acc), CPU.scale())
-    ep, sr = "Gem-Miner − Edge-Popup", "Gem-Miner − Smart ratio"
-    assert outcomes(v) == {(ep, BIG): HELD, (ep, MID): HELD, (ep, SMALL): OPEN,
+    ep, sr, imp = "Gem-Miner − Edge-Popup", "Gem-Miner − Smart ratio", "Gem-Miner − IMP (short, cold)"
+    assert outcomes(v) == {(imp, BIG): OPEN, (imp, MID): OPEN, (imp, SMALL): OPEN,
+                           (ep, BIG): HELD, (ep, MID): HELD, (ep, SMALL): OPEN,
                            (sr, BIG): HELD, (sr, MID): FAILED, (sr, SMALL): HELD}
     assert published(v) == {(ep, SMALL): pytest.approx(66.15 - 24.47), (sr, MID): pytest.approx(77.89 - 65.61)}
     assert v.verdict == MIXED and "IMP" in v.note
@@ -155,18 +159,23 @@ def test_every_grid_is_valid_deduplicated_and_runs_the_variants_its_page_shows(p
     for name, grid in notebook_grids("gems").items():
         cfgs, line = grid(P)
         assert len(cfgs) == len(set(cfgs)) and line == S.scale(), name
-        assert all(c.method == "gem" and RunConfig.from_dict(c.to_dict()) == c for c in cfgs), name
+        assert all(c.method in ("gem", "imp") and RunConfig.from_dict(c.to_dict()) == c for c in cfgs), name
         for c in cfgs:
+            if c.method == "imp":
+                continue
             if dict(c.options)["search"] in gem_runs.SCORE_SEARCHES:
                 gem_runs.search_config(c)
             if dict(c.options)["check"] != "none":  # a check reuses the search of a gem on the same page
                 assert gem_runs.searched_config(c) in cfgs, name
     n = len(S.seeds)
     def count(grid) -> Counter:
-        return Counter((gems.variant(dict(c.options)), dict(c.options)["density"]) for c in grid(S))
-    post = {"gem_miner", "gem_miner_shuffle", "gem_miner_reinit", "gem_miner_inverted", "ep", "sr_v1"}
+        return Counter((gems.variant(dict(c.options)), dict(c.options).get("density", gems.nearest(S, c.density)))
+                       for c in grid(S))
+    post = {"gem_miner", "gem_miner_shuffle", "gem_miner_reinit", "gem_miner_inverted", "ep", "sr_v1", "imp",
+            "lr_rewinding"}
     assert count(gems.post_finetune) == {(v, d): n for v in post for d in S.densities}
-    assert count(gems.pre_finetune) == {(v, d): n for v in ("gem_miner", "ep", "sr_v1") for d in S.densities}
+    assert count(gems.pre_finetune) == {(v, d): n for v in ("gem_miner", "imp", "ep", "sr_v1")
+                                      for d in S.densities}
     near = gems.nearest(S, 0.0372)
     assert count(gems.prospr_sanity) == {(v, near): n for v in ("gem_miner", "gem_miner_shuffle", "gem_miner_reinit")}
     assert count(gems.ep_variants) == {(v, min(S.densities)): n for v in gems.TABLE3}
@@ -192,7 +201,6 @@ def test_tables_and_figures_draw_from_no_runs_and_mark_what_is_not_run_yet():
                                           "gem_miner_shuffle": (0, 70), "gem_miner_reinit": (0, 70),
                                           "gem_miner_inverted": (0, 70)})
     html = gems_figures.post_table(runs, CPU, gems.verdicts(runs, CPU, ("RG-2", "RG-3"))).data
-    assert "IMP (not run yet)" in html and "LR rewinding, Renda et al. (not run yet)" in html
-    assert "74.52 (Table 4)" in html and "83.40 (Table 2)" in html and "66.15 (Table 3)" in html
+    assert "80.21 (Table 4)" in html and "83.40 (Table 2)" in html and "66.15 (Table 3)" in html
     gems_figures.density_page(runs, CPU)(MID)
     plt.close("all")

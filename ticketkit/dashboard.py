@@ -95,7 +95,9 @@ COST_NOTES = {
                    "every criterion.",
     "gems": "Runs train one at a time. A Gem-Miner search is cached and shared by its shuffling and reinitialisation "
             "checks: its time is counted in the first of them that needed it, and every record also holds its "
-            "search and fine-tuning seconds apart.",
+            "search and fine-tuning seconds apart. IMP and learning-rate rewinding are trajectories: the trials "
+            "advance level by level, each level's record holds its own round's time, and a fine-tuned level's "
+            "record its fine-tuning.",
 }
 
 

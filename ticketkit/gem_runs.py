@@ -98,7 +98,8 @@ def _searched(cfg: RunConfig, data: DataBundle, progress: bool) -> dict[str, Any
     model = _model(cfg, data, signed=True)
     result = search(model, data, search_config(cfg), seed=cfg.seed, data_seed=cfg.effective_data_seed,
                     progress=progress)
-    info = {"config": base.to_dict(), "search_history": result.history, "search_epochs": result.epochs, "search_s": result.seconds,
+    info = {"config": base.to_dict(), "search_history": result.history, "search_epochs": result.epochs,
+            "search_s": result.seconds,
             "found_density": result.mask.density(), "layer_densities_found": result.mask.densities(),
             "layer_densities_finetune": result.finetune_mask.densities(),
             "searched_with": str(next(model.parameters()).device), "t": time.perf_counter() - t0}

@@ -7,10 +7,11 @@ to their initial values (or to iteration k of the dense training) and retrains. 
 initialisation from the same distribution, "oneshot" prunes the trained dense network straight to the level's
 per-layer counts in one round and rewinds, "finetune" trains the level's rewound ticket with a longer schedule
 (options finetune_epochs, finetune_lr: short-round IMP then fine-tuning, as Rare Gems does). With restart="trained"
-each level starts from the previous level's trained weights instead of rewinding them: learning-rate rewinding. One pass computes every level and branch a grid asks for; the trained
-weights of each level are cached beside the records (not committed), so later notebooks asking for more levels or
-branches of the same trial continue from there. K trials advance level by level together as one batched model
-where batching pays (ticketkit.batched); records are yielded as they are made.
+each level starts from the previous level's trained weights instead of rewinding them: learning-rate rewinding. One
+pass computes every level and branch a grid asks for; the trained weights of each level are cached beside the
+records (not committed), so later notebooks asking for more levels or branches of the same trial continue from
+there. K trials advance level by level together as one batched model where batching pays (ticketkit.batched);
+records are yielded as they are made.
 """
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ OPTION_DEFAULTS = {"level": 0, "branch": "ticket", "scope": "layerwise", "rate":
                    "mask1": "rewind", "mask0": "zero", "rewind_step": 0, "eval_every": 0}
 # options absent from OPTION_DEFAULTS (so that existing runs keep their keys): restart ("rewind"), finetune_epochs,
 # finetune_lr
-PRUNING = ("scope", "rate", "criterion", "mask1", "mask0", "restart")  # how levels prune and start (level 0 depends on none)
+# how levels prune and start (level 0 depends on none)
+PRUNING = ("scope", "rate", "criterion", "mask1", "mask0", "restart")
 
 
 def options(cfg: RunConfig) -> dict[str, Any]:

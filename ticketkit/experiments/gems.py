@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import gem_runs, reference_gems
+from . import gems_imp
 from ..params import chapter_scale
 from ..runs import RunConfig
 from ..scoremask import GEM_MINER, GRADUAL, finetune_spec
@@ -28,7 +29,9 @@ LABELS = {GEM_MINER: "Gem-Miner", "imp": "IMP", "lr_rewinding": "LR rewinding, R
           "global_ep_gradual": "Global EP, gradual pruning",
           "global_ep_gradual_reg": "Global EP, gradual pruning, L2 regulariser",
           "gem_miner_shuffle": "GM, random shuffling", "gem_miner_reinit": "GM, weight reinitialisation",
-          "gem_miner_inverted": "GM, score inversion", "prospr": "ProsPr"}
+          "gem_miner_inverted": "GM, score inversion", "prospr": "ProsPr", "gem_miner_long": "Long Gem-Miner",
+          "sr_v2": "SR-v2", "sr_v3": "SR-v3", "sr_v5": "SR-v5", "sr_v4": "SR-v4", "sr_v6": "SR-v6",
+          **gems_imp.IMP_LABELS}
 TABLE2_DENSITY = 0.0372  # Table 2's Gem-Miner density
 FIG2_DENSITY = 0.0144  # Figure 2's target (1.4% on MobileNet-V2)
 SAME_DENSITY = 0.05  # |log(ours / published)| below this: the same density (1.4% = 1.44%, 3.72% = 3.73%)
@@ -77,6 +80,11 @@ class GemScale:
     ep_weight_decay: float = 5e-4  # Ramanujan et al.'s Edge-Popup: weight decay on the scores
     finetune_epochs: int = 150
     finetune_lr: float = 0.0
+    imp_short_epochs: int = 8  # appendix B: "short" IMP rounds
+    imp_long_epochs: int = 160  # "long" IMP rounds
+    imp_warm_step: int = 1000  # warm rewinding: the iteration rewound to
+    imp_lr: float = 0.1
+    long_factor: int = 20  # Table 4's long Gem-Miner: search and freezing period this many times longer
     batch_size: int = 128
     augment: bool = True
     note: str = ""
@@ -116,17 +124,20 @@ class GemScale:
                 f"family weight decay {self.ep_weight_decay:g} on the scores; fine-tuning {self.finetune_epochs} "
                 f"epochs (SGD lr {each([s.finetune_lr for s in at])}, momentum 0.9, wd 1e-4, lr / 10 at 80/150 and "
                 f"120/150 of the epochs); batch {self.batch_size}, {'with' if self.augment else 'no'} augmentation; "
-                "last-epoch test accuracy")
+                f"last-epoch test accuracy; long Gem-Miner searches {self.long_factor}x longer (freezing every "
+                f"{self.long_factor}x the period); " + gems_imp.describe(self))
 
 
 SCALES = {
-    "smoke": GemScale("smoke", "digits", width=0.25, image_size=8, seeds=(0, 1), densities=(0.2, 0.05),
-                      search_epochs=3, period=1, finetune_epochs=2, augment=False,
+    "smoke": GemScale("smoke", "digits", width=0.25, image_size=8, seeds=(0, 1), densities=(0.5, 0.2),
+                      search_epochs=3, period=1, finetune_epochs=2, imp_short_epochs=1, imp_long_epochs=2,
+                      imp_warm_step=5, long_factor=2, augment=False,
                       note="scikit-learn's 8x8 digits, a quarter-width ResNet-20, 3 search and 2 fine-tuning "
-                           "epochs: proves the pipeline runs; its numbers mean nothing"),
+                           "epochs, IMP levels 3 and 7 (densities 50% and 20%) of 1- and 2-epoch rounds: proves the "
+                           "pipeline runs; its numbers mean nothing"),
     "cpu": GemScale("cpu", "fashion_mnist", width=0.5, image_size=28, train_subset=5000,
                     densities=(0.0372, 0.0144, 0.0059), search_epochs=30, period=1, finetune_epochs=30,
-                    augment=False,
+                    imp_short_epochs=2, imp_long_epochs=10, imp_warm_step=25, long_factor=3, augment=False,
                     note="Fashion-MNIST (28 px, 5,000 training images) stands in for CIFAR-10 (32 px, 50,000); "
                          "ResNet-20 at half width (8/16/32 channels instead of 16/32/64); the three sparse "
                          "densities of Table 8 (3.72, 1.44, 0.59% kept) instead of five; 30 search epochs freezing "
@@ -134,7 +145,10 @@ SCALES = {
                          "fine-tuning epochs instead of 150 + 150, the fine-tuning milestones at the same fractions; "
                          "Table 8's λ unchanged, although each search takes about 50 times fewer optimiser steps; "
                          "no augmentation (the paper: random crops and flips); Edge-Popup at batch 128 like "
-                         "every run here (Ramanujan et al.: 256)"),
+                         "every run here (Ramanujan et al.: 256); IMP rounds of 2 (short) and 10 (long) epochs "
+                         "instead of 8 and 160, 24 levels each; warm rewinding to iteration 25 of a short round's "
+                         "80 (the paper's 1000 of 3128: the same third); long Gem-Miner searches 3x "
+                         "longer (90 epochs, freezing every 3) instead of 20x (3000 epochs)"),
     "paper": GemScale("paper", "cifar10",
                       note="Rare Gems' ResNet-20 / CIFAR-10 setting (Tables 8 and 15; needs a GPU and CIFAR-10), "
                            "Edge-Popup at batch 128 like every run here (Ramanujan et al.: 256)"),
@@ -159,17 +173,21 @@ def get_scale(profile: str, overrides: dict[str, Any] | None = None, **named: An
 
 
 def run(S: GemScale, seed: int, density: float, search: str, *, check: str = "none", lam: float | None = None,
-        inverted: bool = False) -> RunConfig:
+        inverted: bool = False, long: bool = False) -> RunConfig:
     """One gem run: a score search with the scale's setting at `density` (λ: Gem-Miner's Table 8 value unless
-    given; Edge-Popup's none unless given) or a smart-ratio allocation, then fine-tuning."""
+    given; Edge-Popup's none unless given; `long`: search and period long_factor times longer, Table 4) or a
+    smart-ratio allocation (sr_v2 / sr_v5 borrowing from the chapter's Gem-Miner run), then fine-tuning."""
     base = S.base(seed, density)
     if search in gem_runs.ALLOCATIONS:
-        return gem_runs.config(base, search=search, density=density)
+        gm = run(S, seed, density, GEM_MINER).options if search in gem_runs.FROM_GEM else ()
+        borrow = {k: v for k, v in gm if k not in ("search", "density", "check")}
+        return gem_runs.config(base, search=search, density=density, **borrow)
     st = S.setting(density)
     lam = (st.lam if search == GEM_MINER else 0.0) if lam is None else lam
-    opts: dict[str, Any] = {"search_epochs": S.search_epochs, "search_lr": st.search_lr}
+    times = S.long_factor if long else 1
+    opts: dict[str, Any] = {"search_epochs": S.search_epochs * times, "search_lr": st.search_lr}
     if search in GRADUAL:
-        opts["period"] = st.period
+        opts["period"] = st.period * times
     if lam:
         opts["lam"] = lam
     if search != GEM_MINER:
@@ -179,23 +197,32 @@ def run(S: GemScale, seed: int, density: float, search: str, *, check: str = "no
     return gem_runs.config(base, search=search, density=density, check=check, **opts)
 
 
+def method(S: GemScale, seed: int, density: float, name: str) -> RunConfig:
+    """A method of Figures 3 and 6 by its variant name: a gem run, IMP or learning-rate rewinding."""
+    if name in gems_imp.IMP_LABELS or name == gems_imp.LRR:
+        return gems_imp.imp_run(S, seed, density, name)
+    return run(S, seed, density, name)
+
+
 def nearest(S: GemScale, density: float) -> float:
     """The scale's density nearest `density` on a log scale."""
     return min(S.densities, key=lambda d: abs(math.log(d / density)))
 
 
 def pre_finetune(S: GemScale) -> list[RunConfig]:
-    """004 Figure 6: per density and seed, Gem-Miner, Edge-Popup and smart ratio (SR-v1)."""
-    return [run(S, seed, d, m) for d in S.densities for seed in S.seeds for m in (GEM_MINER, "ep", "sr_v1")]
+    """004 Figure 6: per density and seed, Gem-Miner, short-cold IMP (fine-tuned), Edge-Popup and smart ratio."""
+    return [method(S, seed, d, m) for d in S.densities for seed in S.seeds for m in FIG6]
 
 
 def post_finetune(S: GemScale) -> list[RunConfig]:
-    """004 Figure 3, ResNet-20 column: Figure 6's runs, and per density and seed Gem-Miner's random-shuffling and
-    weight-reinitialisation checks (sharing its search) and its score inversion (a search of its own)."""
+    """004 Figure 3, ResNet-20 column: Figure 6's runs, learning-rate rewinding, and per density and seed
+    Gem-Miner's random-shuffling and weight-reinitialisation checks (sharing its search) and its score inversion
+    (a search of its own)."""
     checks = [run(S, seed, d, GEM_MINER, check=c) for d in S.densities for seed in S.seeds
               for c in ("shuffle", "reinit")]
     inverted = [run(S, seed, d, GEM_MINER, inverted=True) for d in S.densities for seed in S.seeds]
-    return pre_finetune(S) + checks + inverted
+    lrr = [gems_imp.imp_run(S, seed, d, gems_imp.LRR) for d in S.densities for seed in S.seeds]
+    return pre_finetune(S) + lrr + checks + inverted
 
 
 def prospr_sanity(S: GemScale) -> list[RunConfig]:
@@ -231,7 +258,9 @@ def sparsity_trajectory(S: GemScale) -> list[RunConfig]:
 def variant(opts: Mapping[str, Any]) -> str:
     """A gem run's name in the tables, from its options: the search ("gem_miner", "ep", "sr_v1", ...),
     "gem_miner_<check>" / "gem_miner_inverted" for the sanity checks, "_reg" for an Edge-Popup search with λ, and
-    "gem_miner_lam<λ>" for Gem-Miner at a λ other than Table 8's at its density."""
+    "gem_miner_lam<λ>" for Gem-Miner at a λ other than Table 8's at its density; IMP runs: gems_imp.variant."""
+    if "search" not in opts:
+        return gems_imp.variant(opts)
     search, density = opts["search"], float(opts["density"])
     lam = float(opts.get("lam", 0.0))
     if search in gem_runs.ALLOCATIONS:
@@ -252,23 +281,36 @@ def label(name: str) -> str:
     return LABELS.get(name, name)
 
 
-def with_variant(runs: pd.DataFrame) -> pd.DataFrame:
-    """The gem runs of a runs table with `variant` and `kept` (the target density); other methods (IMP, once the
-    chapter runs it) get their own branch here."""
-    if not len(runs) or "opt.search" not in runs:
-        return runs.iloc[:0].assign(variant=pd.Series(dtype=str), kept=pd.Series(dtype=float))
-    r = runs[runs["method"] == "gem"].copy()
+def _named(r: pd.DataFrame) -> list[str]:
     opt = [c for c in r.columns if c.startswith("opt.")]
-    r["variant"] = [variant({c[4:]: v for c, v in zip(opt, row) if not (np.isscalar(v) and pd.isna(v))})
-                    for row in r[opt].itertuples(index=False)]
-    r["kept"] = r["opt.density"].astype(float)
+    return [variant({c[4:]: v for c, v in zip(opt, row) if not (np.isscalar(v) and pd.isna(v))})
+            for row in r[opt].itertuples(index=False)]
+
+
+def with_variant(runs: pd.DataFrame) -> pd.DataFrame:
+    """The gem and IMP runs of a runs table with `variant` and `kept`: a gem run's target density; an IMP run's
+    the gem density whose nearest level it is (its own level density, 0.8^j, stays in `density`); Gem-Miner
+    searching longer than the table's shortest Gem-Miner search at its density is "gem_miner_long"."""
+    r = runs[runs["method"].isin(("gem", "imp"))].copy() if "method" in runs else runs.iloc[:0]
+    if not len(r):
+        return runs.iloc[:0].assign(variant=pd.Series(dtype=str), kept=pd.Series(dtype=float))
+    r["variant"] = _named(r)
+    gem = r["method"] == "gem"
+    r["kept"] = np.where(gem, r["opt.density"].astype(float) if "opt.density" in r else np.nan, r["density"])
+    if "opt.level" in r:
+        target = {gems_imp.level(d): d for d in set(r.loc[gem, "kept"])}
+        r.loc[~gem, "kept"] = [target.get(int(j), k) for j, k in zip(r.loc[~gem, "opt.level"], r.loc[~gem, "kept"])]
+    if gem.any():
+        gm = gem & (r["variant"] == GEM_MINER)
+        shortest = r[gm].groupby("kept")["opt.search_epochs"].transform("min")
+        r.loc[shortest.index[r.loc[gm, "opt.search_epochs"] > shortest], "variant"] = "gem_miner_long"
     return r
 
 
 @lru_cache(maxsize=None)
 def published_accuracies() -> pd.DataFrame:
     """Every ResNet-20 / CIFAR-10 accuracy of seed 004's tables under this chapter's variant names: variant, kept,
-    stage ("pre" / "post" fine-tuning), accuracy (%), table; IMP is Table 4's warm IMP."""
+    stage ("pre" / "post" fine-tuning), accuracy (%), table; Table 4's warm IMP is our long-warm IMP."""
     checks = {"none": "", "random_shuffling": "_shuffle", "weight_reinit": "_reinit"}
     rows = [(m + checks[c], d, "post", a, "Table 2") for m, d, c, a in
             reference_gems.prospr_sanity()[["method", "density", "check", "accuracy"]].itertuples(index=False)]
@@ -276,7 +318,8 @@ def published_accuracies() -> pd.DataFrame:
              reference_gems.ep_variants()[["method", "density", "stage", "accuracy"]].itertuples(index=False)]
     rows += [(m, d, "post", a, "Table 16") for m, d, a in
              reference_gems.sr_variants()[["method", "density", "accuracy"]].itertuples(index=False)]
-    rows += [({"imp_warm": "imp"}.get(m, m), d, "post", a, "Table 4") for m, d, a in
+    table4 = {"imp_warm": "imp_long_warm", "long_gem_miner": "gem_miner_long"}
+    rows += [(table4.get(m, m), d, "post", a, "Table 4") for m, d, a in
              reference_gems.long_gem_miner()[["method", "density", "accuracy"]].itertuples(index=False)]
     return pd.DataFrame(rows, columns=["variant", "kept", "stage", "accuracy", "table"])
 

@@ -1,8 +1,7 @@
 """The rare-gems chapter's tables and figures: seed 004's Figures 3 and 6 as tables (ours with the paper's number
 beneath where one of its tables prints it at the same density) and as curves against the weights kept, Table 2
 (ProsPr published only), Table 3, Figure 2's density trajectories, and the slider comparing methods at one
-density. Variants the paper has but this chapter does not run yet (IMP, learning-rate rewinding) stay as rows
-marked "not run yet"."""
+density. A variant with no runs in the table stays as a row marked "not run yet"."""
 from __future__ import annotations
 
 from typing import Any, Callable, Sequence
@@ -65,7 +64,8 @@ def _by_density(r: pd.DataFrame, S: GemScale, names: Sequence[str], value: str, 
 def _caption(S: GemScale, what: str) -> str:
     return (f"Ours: {what}, mean ± sd over {len(S.seeds)} seeds at the {S.name} profile ({S.dataset}). Beneath, the "
             "paper's number (ResNet-20 on CIFAR-10) where one of its tables prints one at the same density; the "
-            "figure itself prints none. IMP and learning-rate rewinding are not run in this chapter yet.")
+            "figure itself prints none. IMP is short-cold IMP fine-tuned at its level nearest each density; "
+            "learning-rate rewinding is its trained level.")
 
 
 def post_table(runs: pd.DataFrame, S: GemScale, vs: Sequence[Verdict]) -> Any:

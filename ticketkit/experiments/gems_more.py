@@ -1,0 +1,169 @@
+"""The rare-gems chapter's second half: the grids of its cost (Table 1, Figure 5), long Gem-Miner (Table 4),
+smart-ratio variants (Table 16), layerwise densities (Figure 7), pre- vs post-finetune (Figure 9) and IMP variants
+(Figure 10) pages, and their tables and figures (ours, the paper's number beneath where a table prints one)."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .. import reference_gems
+from ..report import paper_table
+from ..runs import RunConfig
+from ..scoremask import GEM_MINER
+from ..verdicts import Verdict
+from . import gems_imp
+from .gems import FIG2_DENSITY, GemScale, label, nearest, run, with_variant
+from .gems_figures import STAGES, _by_density, _cell, _outcomes, _pub, pct
+from .gems_rules import ACC, PRE, seeds
+from .gems_rules2 import COST, SR_RUN, cost
+
+TABLE4 = (GEM_MINER, "gem_miner_long", "imp_long_warm", gems_imp.LRR)
+FIG10 = (GEM_MINER, *gems_imp.IMP_LABELS)
+FIG9 = (GEM_MINER, "ep", "sr_v1")
+NOT_RUN = {"sr_v4": "needs IMP's layer densities", "sr_v6": "needs IMP's layer densities"}
+
+
+def _each(S: GemScale, densities: Sequence[float], names: Sequence[str]) -> list[RunConfig]:
+    return [gems_imp.imp_run(S, seed, d, n) if n in gems_imp.IMP_LABELS or n == gems_imp.LRR else run(S, seed, d, n)
+            for d in densities for seed in S.seeds for n in names]
+
+
+def cost_grid(S: GemScale) -> list[RunConfig]:
+    """004 Table 1 / Figure 5 at the density nearest 1.44%: Gem-Miner, Edge-Popup, smart ratio, short-cold IMP with
+    the tickets of every level behind its mask."""
+    d = nearest(S, FIG2_DENSITY)
+    return _each(S, [d], (GEM_MINER, "ep", "sr_v1")) + gems_imp.cost_levels(S, d)
+
+
+def long_gm(S: GemScale) -> list[RunConfig]:
+    """004 Table 4 at the density nearest 1.44%: Gem-Miner, long Gem-Miner, long-warm IMP, LR rewinding."""
+    d = nearest(S, FIG2_DENSITY)
+    return _each(S, [d], (GEM_MINER, "imp_long_warm", gems_imp.LRR)) + [run(S, seed, d, GEM_MINER, long=True)
+                                                                         for seed in S.seeds]
+
+
+def sr_variants(S: GemScale) -> list[RunConfig]:
+    """004 Table 16 at the density nearest 1.44%: SR-v1, v2, v3, v5 and Gem-Miner."""
+    return _each(S, [nearest(S, FIG2_DENSITY)], (*SR_RUN, GEM_MINER))
+
+
+def layerwise(S: GemScale) -> list[RunConfig]:
+    """004 Figure 7: Gem-Miner, short-cold IMP, smart ratio and Edge-Popup at every density."""
+    return _each(S, S.densities, (GEM_MINER, "imp", "sr_v1", "ep"))
+
+
+def pre_vs_post(S: GemScale) -> list[RunConfig]:
+    """004 Figure 9: Gem-Miner, Edge-Popup and smart ratio at every density (Table 8's search lr only)."""
+    return _each(S, S.densities, FIG9)
+
+
+def imp_figure(S: GemScale) -> list[RunConfig]:
+    """004 Figure 10: the four IMP variants and Gem-Miner at every density."""
+    return gems_imp.imp_variants(S) + _each(S, S.densities, (GEM_MINER,))
+
+
+def _caption(S: GemScale, what: str, where: str) -> str:
+    return (f"Ours: {what}, mean ± sd over {len(S.seeds)} seeds at the {S.name} profile ({S.dataset}); beneath, "
+            f"{where} (ResNet-20 on CIFAR-10) where it prints one at the same density. IMP is compared at its "
+            "level nearest each density (the scale line gives both densities).")
+
+
+def cost_table(runs: pd.DataFrame, S: GemScale) -> Any:
+    """004 Table 1's last column: epochs and seconds to find the mask near 1.44%, Table 1's epochs beneath."""
+    r, d = with_variant(runs), nearest(S, FIG2_DENSITY)
+    c = cost(r, d) if len(r) else pd.DataFrame(columns=["variant", "seed", "epochs", "seconds"])
+    t1 = reference_gems.computation().set_index("method")["computation"]
+    pub = {GEM_MINER: t1["gem_miner"], "imp": t1["imp"], "ep": t1["edge_popup"], "sr_v1": t1["smart_ratio"]}
+    cells = [_cell("", label(n), f"{pct(d)} kept", col, c[c["variant"] == n][v], pub[n] if v == "epochs" else "")
+             for n in COST for col, v in (("epochs to find the mask", "epochs"), ("seconds", "seconds"))]
+    return paper_table(pd.DataFrame(cells), _caption(S, "epochs and wall time spent finding the mask (fine-tuning "
+                                                        "not counted)", "Table 1"))
+
+
+def search_figure(runs: pd.DataFrame, S: GemScale) -> plt.Figure:
+    """Gem-Miner's density and training loss over its search epochs (the search records no accuracy per epoch)."""
+    r = with_variant(runs)
+    r = r[r["variant"] == GEM_MINER] if "search_history" in r else r.iloc[:0]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.4))
+    for (seed, hist) in zip(r["seed"], r["search_history"]):
+        h = pd.DataFrame(hist)
+        a.plot(h["epoch"], 100 * h["density"], marker="o", ms=2, label=f"seed {seed}")
+        b.plot(h["epoch"], h["train_loss"], marker="o", ms=2, label=f"seed {seed}")
+    a.set_yscale("log")
+    a.set(xlabel="search epoch", ylabel="weights kept (%, log scale)")
+    b.set(xlabel="search epoch", ylabel="training loss of the search")
+    for ax in (a, b):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    fig.text(0.01, -0.02, f"Scale: {S.scale()}.", fontsize=6.5, wrap=True, va="top")
+    fig.tight_layout()
+    return fig
+
+
+def at_one(runs: pd.DataFrame, S: GemScale, names: Sequence[str], vs: Sequence[Verdict], where: str,
+           stages: Sequence[str] = (ACC,), missing: dict[str, str] | None = None) -> Any:
+    """Tables 4 and 16: each variant near 1.44% (its pre- and/or post-finetune accuracy), the paper's beneath;
+    variants not run listed with why."""
+    r, d, outcome = with_variant(runs), nearest(S, FIG2_DENSITY), _outcomes(vs)
+    cells = [_cell("", label(n), f"{pct(d)} kept", STAGES[v][1], seeds(r, n, d, v), _pub(n, d, STAGES[v][0]),
+                   outcome.get((n, round(d, 6)), "") if v == ACC else "") for n in names for v in stages]
+    cells += [_cell("", f"{label(n)} (not run: {why})", f"{pct(d)} kept", STAGES[ACC][1], pd.Series(dtype=float),
+                    _pub(n, d, "post")) for n, why in (missing or {}).items()]
+    return paper_table(pd.DataFrame(cells), _caption(S, "last-epoch test accuracy", where))
+
+
+def by_density(runs: pd.DataFrame, S: GemScale, names: Sequence[str], vs: Sequence[Verdict]) -> Any:
+    """Figure 10 as a table: each variant before and after fine-tuning by density."""
+    r = with_variant(runs)
+    cells = [c for v in (PRE, ACC) for c in _by_density(r, S, names, v, STAGES[v][1], vs)]
+    return paper_table(pd.DataFrame(cells), _caption(S, "test accuracy", "the paper (Figure 10 prints no numbers)"))
+
+
+def layer_table(runs: pd.DataFrame, S: GemScale) -> pd.DataFrame:
+    """Figure 7's data: per variant, density and layer, the mean kept fraction (%) and the layer's size."""
+    r = with_variant(runs)
+    rows = [(n, k, i, layer, 100 * float(v)) for n, k, dens in zip(r["variant"], r["kept"], r["layer_densities"])
+            if n in (GEM_MINER, "imp", "sr_v1", "ep") for i, (layer, v) in enumerate(dens.items())]
+    df = pd.DataFrame(rows, columns=["variant", "kept", "index", "layer", "density_pct"])
+    return df.groupby(["variant", "kept", "index", "layer"], as_index=False)["density_pct"].mean()
+
+
+def layer_figure(runs: pd.DataFrame, S: GemScale, sizes: dict[str, int]) -> plt.Figure:
+    """004 Figure 7: layer density against the layer index per method, one panel per density, layer sizes below."""
+    t = layer_table(runs, S)
+    fig, axes = plt.subplots(1, len(S.densities), figsize=(4.2 * len(S.densities), 3.4), squeeze=False)
+    for ax, d in zip(axes[0], S.densities):
+        for n in (GEM_MINER, "imp", "sr_v1", "ep"):
+            g = t[(t["variant"] == n) & np.isclose(t["kept"], d)]
+            if len(g):
+                ax.plot(g["index"], g["density_pct"], marker="o", ms=3, label=label(n))
+        ax.set_yscale("log")
+        ax.set(xlabel="layer (index; sizes in the caption)", ylabel="weights kept in the layer (%)",
+               title=f"{pct(d)} kept overall")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    fig.text(0.01, -0.02, "Layer sizes: " + ", ".join(f"{i}: {n}" for i, n in enumerate(sizes.values()))
+             + f". Scale: {S.scale()}.", fontsize=6.5, wrap=True, va="top")
+    fig.tight_layout()
+    return fig
+
+
+def scatter(runs: pd.DataFrame, S: GemScale, names: Sequence[str]) -> plt.Figure:
+    """004 Figures 9 and 10: accuracy after against before fine-tuning, one point per run, y = x dotted."""
+    r = with_variant(runs)
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    for i, n in enumerate(names):
+        sel = r[r["variant"] == n]
+        if len(sel) and PRE in sel:
+            ax.scatter(sel[PRE], sel[ACC], s=14, c=f"C{i}", label=label(n))
+    ax.plot([0, 100], [0, 100], c="grey", ls=":", lw=0.8)
+    ax.set(xlabel=STAGES[PRE][1], ylabel=STAGES[ACC][1])
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+    fig.text(0.01, -0.02, f"One point per run (all densities and seeds). Scale: {S.scale()}.", fontsize=6.5,
+             wrap=True, va="top")
+    fig.tight_layout()
+    return fig
