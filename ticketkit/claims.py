@@ -99,11 +99,11 @@ CLAIMS: tuple[Claim, ...] = (
           "interval excludes zero; inside [-m, m] it fails)", "dl_mask_actions"),
     Claim("RG-1", RG, "Gem-Miner finds accurate subnetworks before any weight training; IMP and smart ratio are "
           "near chance then.", "test accuracy before fine-tuning, per density: Gem-Miner minus smart ratio above "
-          "zero; smart ratio and short-cold IMP (at its level nearest the density) minus chance (100 / classes) "
+          "zero; smart ratio and short-cold IMP (at its level for the density) minus chance (100 / classes) "
           "below +5 points (one-sample 95% t-interval)", "rg_pre_finetune"),
     Claim("RG-2", RG, "After finetuning, Gem-Miner matches IMP, beats it at <= 1.4% density, and beats Edge-Popup "
           "and smart ratio.", "last-epoch test accuracy after fine-tuning, per density: Gem-Miner minus short-cold "
-          "IMP (fine-tuned, at its level nearest the density) as good as (above -m, m = 2 x Gem-Miner's pooled "
+          "IMP (fine-tuned, at its level for the density) as good as (above -m, m = 2 x Gem-Miner's pooled "
           "seed sd) above 1.44% kept and above zero at <= 1.44%; Gem-Miner minus Edge-Popup and minus smart ratio "
           "above zero", "rg_post_finetune"),
     Claim("RG-3", RG, "Gem-Miner passes sanity checks: shuffling, reinitialisation and score inversion cost it "
@@ -111,7 +111,7 @@ CLAIMS: tuple[Claim, ...] = (
           "reinitialisation and score inversion, each minus the unmodified Gem-Miner subnetwork, below zero",
           "rg_post_finetune"),
     Claim("RG-4", RG, "Gem-Miner reaches 1.4% density in about 19x fewer epochs than IMP.", "at the density "
-          "nearest 1.44%: seconds spent finding the mask per seed (Gem-Miner's search; short-cold IMP's rounds "
+          "nearest 1.44%: seconds spent finding the mask per seed (Gem-Miner's search; long-cold IMP's rounds "
           "behind its level), IMP minus Gem-Miner above zero; the configured epoch ratio shown beside Table 1's "
           "19x, not judged", "rg_cost"),
     Claim("RG-5", RG, "Edge-Popup subnetworks are not finetunable; global scores and gradual pruning fix most of "

@@ -323,7 +323,8 @@ def _train_members(members: list[tuple[RunConfig, nn.Module, Mask, Trial]], data
             group = bucket[i:i + step]
             t0 = time.perf_counter()  # each record's wall time: its group's training (shared by the group's members)
             level = options(group[0][0])["level"]
-            start = None if level == 0 else k
+            # the finetune branch trains its full schedule from the rewind point (as long as any fine-tuning)
+            start = None if level == 0 or options(group[0][0])["branch"] == "finetune" else k
             checkpoints = (k,) if level == 0 else ()
             pre = {c: calibrated_accuracy(m, mk, data, c.seed) for c, m, mk, _ in group
                    if options(c)["branch"] == "finetune"}

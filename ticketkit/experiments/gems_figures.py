@@ -64,7 +64,7 @@ def _by_density(r: pd.DataFrame, S: GemScale, names: Sequence[str], value: str, 
 def _caption(S: GemScale, what: str) -> str:
     return (f"Ours: {what}, mean ± sd over {len(S.seeds)} seeds at the {S.name} profile ({S.dataset}). Beneath, the "
             "paper's number (ResNet-20 on CIFAR-10) where one of its tables prints one at the same density; the "
-            "figure itself prints none. IMP is short-cold IMP fine-tuned at its level nearest each density; "
+            "figure itself prints none. IMP is short-cold IMP fine-tuned at its level for each density; "
             "learning-rate rewinding is its trained level.")
 
 

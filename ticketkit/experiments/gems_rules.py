@@ -82,7 +82,7 @@ def rg1(runs: pd.DataFrame, scale: str) -> Verdict:
     return decide("RG-1", pd.DataFrame(rows), scale,
                   "accuracy before fine-tuning: the masked network with no weight training, its BatchNorm "
                   "statistics re-estimated on training images alike for every method; IMP's is its short-cold "
-                  "ticket rewound to initialisation, at the level nearest each density")
+                  "ticket rewound to initialisation, at its level for each density")
 
 
 def near_chance(r: pd.DataFrame, name: str, kept: float) -> dict:
@@ -105,7 +105,7 @@ def rg2(runs: pd.DataFrame, scale: str) -> Verdict:
         for kept in _densities(r, GEM_MINER, base):
             rows.append(_diff(r, GEM_MINER, base, kept, ACC, above, base))
     return decide("RG-2", pd.DataFrame(rows), scale,
-                  f"IMP is short-cold IMP fine-tuned at its level nearest each density (Table 4's published IMP is "
+                  f"IMP is short-cold IMP fine-tuned at its level for each density (Table 4's published IMP is "
                   f"warm, so no published effect is set beside it); {why}")
 
 

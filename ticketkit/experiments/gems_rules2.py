@@ -15,7 +15,8 @@ from .gems_rules import ACC, PRE, _densities, _diff, _row, gem_margin, seeds, sp
 
 SR_RUN = ("sr_v1", "sr_v2", "sr_v3", "sr_v5")  # Table 16's variants run here (v4 / v6 need IMP's layer densities)
 SR_BETTER = ("sr_v2", "sr_v3", "sr_v5")  # Table 16: each above SR-v1
-COST = (GEM_MINER, "imp", "ep", "sr_v1")
+COST_IMP = "imp_long_cold"  # RG-4: Table 1's IMP trains a full schedule every round (19 x 150 epochs)
+COST = (GEM_MINER, COST_IMP, "ep", "sr_v1")
 LAYERWISE = (GEM_MINER, "imp")  # RG-7: each against smart ratio
 
 
@@ -27,17 +28,18 @@ def near(r: pd.DataFrame, *names: str) -> float:
 
 def cost(r: pd.DataFrame, kept: float) -> pd.DataFrame:
     """Per method and seed (r: with_variant's table), the epochs and seconds spent finding the mask at `kept`: a
-    score search's search_epochs and search_s, smart ratio 0, short-cold IMP the sum over its trained tickets of
+    score search's search_epochs and search_s, smart ratio 0, long-cold IMP the sum over its trained tickets of
     levels 0 .. L-1 behind level L's mask (seconds: each record's wall time over the runs it trained beside)."""
     rows = []
     at = r[np.isclose(r["kept"], kept)]
     searched = zip(at["variant"], at["seed"], at.get("search_epochs", np.nan), at.get("search_s", np.nan))
     for name, seed, ep, s in searched:
-        if name in COST and name != "imp":
+        if name in COST and name != COST_IMP:
             rows.append((name, seed, float(ep), float(s)))
-    for seed, top in zip(at[at["variant"] == "imp"]["seed"], at[at["variant"] == "imp"]["opt.level"]):
-        t = r[(r["variant"] == "imp_ticket") & (r["seed"] == seed) & (r["opt.level"].astype(float) < float(top))]
-        rows.append(("imp", seed, float(t["train.epochs"].sum()), float((t["wall_s"] / t["batch"]).sum())))
+    for seed, top in zip(at[at["variant"] == COST_IMP]["seed"], at[at["variant"] == COST_IMP]["opt.level"]):
+        t = r[(r["variant"] == f"{COST_IMP}_ticket") & (r["seed"] == seed)
+              & (r["opt.level"].astype(float) < float(top))]
+        rows.append((COST_IMP, seed, float(t["train.epochs"].sum()), float((t["wall_s"] / t["batch"]).sum())))
     return pd.DataFrame(rows, columns=["variant", "seed", "epochs", "seconds"])
 
 
@@ -48,22 +50,24 @@ def _per_seed(c: pd.DataFrame, name: str, value: str) -> pd.Series:
 @rule("RG-4")
 def rg4(runs: pd.DataFrame, scale: str) -> Verdict:
     r = with_variant(runs)
-    kept, rows = near(r, GEM_MINER, "imp"), []
+    kept, rows = near(r, GEM_MINER, COST_IMP), []
     if not np.isnan(kept):
         c = cost(r, kept)
-        imp_ep, gm_ep = _per_seed(c, "imp", "epochs"), _per_seed(c, GEM_MINER, "epochs")
+        imp_ep, gm_ep = _per_seed(c, COST_IMP, "epochs"), _per_seed(c, GEM_MINER, "epochs")
         t1 = reference_gems.computation().set_index("method")["epochs"]
         ratio = Effect(float(imp_ep.mean() / gm_ep.mean()), np.nan, np.nan, np.nan, len(imp_ep), len(gm_ep))
-        rows.append(_row(r, "imp", kept, "IMP epochs / Gem-Miner epochs (configured: shown, not judged)", ratio, "",
+        rows.append(_row(r, COST_IMP, kept, "IMP epochs / Gem-Miner epochs (configured: shown, not judged)", ratio, "",
                          round(t1["imp"] / t1["gem_miner"], 2)))
-        e = welch(_per_seed(c, "imp", "seconds"), _per_seed(c, GEM_MINER, "seconds"))
-        times = float(_per_seed(c, "imp", "seconds").mean() / _per_seed(c, GEM_MINER, "seconds").mean())
+        e = welch(_per_seed(c, COST_IMP, "seconds"), _per_seed(c, GEM_MINER, "seconds"))
+        times = float(_per_seed(c, COST_IMP, "seconds").mean() / _per_seed(c, GEM_MINER, "seconds").mean())
         rows.append(_row(r, GEM_MINER, kept, "IMP − Gem-Miner, seconds to find the mask", e, above(e), np.nan,
                          note=f"wall-time ratio IMP / Gem-Miner {times:.2f}"))
     return decide("RG-4", pd.DataFrame(rows), scale,
                   "the epoch ratio is a design fact (rounds x round epochs against the search epochs), printed "
                   "beside Table 1's 2850 / 150 = 19x; the measured wall time decides; both on the hardware of the "
-                  "records, IMP's seconds shared evenly among the seeds trained together")
+                  "records, IMP's seconds shared evenly among the seeds trained together; IMP with long rounds (a "
+                  "full training each, as Table 1 counts it); its seconds include a test evaluation after every "
+                  "epoch, which the score search does not make")
 
 
 @rule("RG-6")
