@@ -10,6 +10,7 @@ from ticketkit import trained as trained_cache
 from ticketkit.data import load_data
 from ticketkit.grid import grid
 from ticketkit.models import build_model, prunable_parameters
+from ticketkit.resume import resume_files
 from ticketkit.runs import RunConfig
 from ticketkit.store import Store
 from ticketkit.train import TrainSpec, early_stop
@@ -148,6 +149,24 @@ def test_an_interrupted_trajectory_resumes_from_its_trained_levels_and_distrusts
     with pytest.warns(UserWarning, match="unreadable"):
         grid(cfgs, store, progress=False)
     assert [lv for call in trained for lv, _, _ in call] == [2]
+
+
+def test_a_trajectory_resumes_elsewhere_from_its_resume_files_alone_as_if_never_stopped(trained, tmp_path,
+                                                                                         monkeypatch):
+    store = Store()
+    grid(runs(range(3)) + runs([1], ("reinit",)), store, progress=False)
+    files = resume_files(store)
+    assert files == sorted(trained_cache.path(c) for c in runs([0, 2]))  # level 0 and the deepest level only
+    for p in files[0].parent.glob("*.pt"):  # another machine: only the records and the resume files travel
+        if p not in files:
+            p.unlink()
+    trained.clear()
+    resumed = grid(runs(range(5)) + runs([4], ("oneshot",)), store, progress=False)
+    assert [lv for call in trained for lv, _, _ in call] == [3, 4, 4]  # no earlier level retrained
+    monkeypatch.setenv("TICKETKIT_RESULTS", str(tmp_path / "elsewhere"))  # the same grid never interrupted
+    whole = grid(runs(range(5)) + runs([4], ("oneshot",)), Store(), progress=False)
+    cols = ["key", "final_test_acc", "early_stop_iteration", "measured_density"]
+    assert resumed[cols].equals(whole[cols])
 
 
 def test_level_zero_is_shared_by_every_way_of_pruning_and_global_conv_leaves_linear_layers_whole(trained):

@@ -114,9 +114,15 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("--only", nargs="*", help="execute only these notebooks (names without .ipynb)")
     b.add_argument("--no-build", action="store_true", help="execute notebooks but skip the HTML build")
     b.add_argument("--compute", action="store_true", help="train runs missing from results/ (default: use the store)")
+    sub.add_parser("resume-files", help="print the cached networks that let IMP grids resume on another machine")
     args = parser.parse_args(argv)
     if args.cmd == "list":
         list_registries()
+    elif args.cmd == "resume-files":
+        from .resume import resume_files
+        from .store import Store
+
+        print("\n".join(str(p) for p in resume_files(Store())))
     elif args.cmd == "run":
         from .data import DatasetNotFound
         from .profiles import get_profile

@@ -198,11 +198,13 @@ def compute(cfgs: list[RunConfig], progress: bool = False) -> Iterator[dict[str,
     seeds = sorted({(c.seed, c.data_seed) for c in cfgs})
     top = {s: max(options(c)["level"] for c in cfgs if (c.seed, c.data_seed) == s) for s in seeds}
     trials = {s: _start(dataclasses.replace(base, seed=s[0], data_seed=s[1]), data) for s in seeds}
-    for level in range(max(top.values()) + 1):
+    first = {s: resume(trial, min(options(c)["level"] for c in cfgs if (c.seed, c.data_seed) == s))
+             for s, trial in trials.items()}
+    for level in range(min(first.values()), max(top.values()) + 1):
         members: list[tuple[RunConfig, nn.Module, Mask, Trial]] = []
         ready: list[tuple[RunConfig, dict[str, Any]]] = []  # tickets trained earlier (an interrupted grid)
         for s, trial in trials.items():
-            if level <= top[s]:
+            if first[s] <= level <= top[s]:
                 todo, cached = _members(trial, level, data, {c for c in wanted if (c.seed, c.data_seed) == s})
                 members, ready = members + todo, ready + cached
         for c, rec in ready + list(_train_members(members, data, opts, progress)):
@@ -219,6 +221,25 @@ def _start(root: RunConfig, data: Any) -> Trial:
     torch.manual_seed(root.seed)
     model = build_model(root.model, data.in_channels, data.num_classes, data.image_size, root.width)
     return Trial(root, {k: v.detach().clone() for k, v in model.state_dict().items()})
+
+
+def resume(trial: Trial, lowest: int) -> int:
+    """The first level a trial must walk to reach `lowest`: after the deepest ticket level below it whose trained
+    network and mask are cached (with level 0's, for the rewind point), that level's state loaded into the trial;
+    0 when there is none. These caches are what resume_files lists for committing."""
+    dense = _cached(level_config(trial.root, 0), "rewind") if lowest >= 2 else None
+    for level in range(lowest - 1, 0, -1) if dense is not None else ():
+        blob = _cached(level_config(trial.root, level), "mask")
+        if blob is not None:
+            trial.dense, trial.rewind = dense["final"], dense["rewind"]
+            trial.trained, trial.mask = blob["final"], Mask(blob["mask"])
+            return level + 1
+    return 0
+
+
+def _cached(cfg: RunConfig, need: str) -> dict[str, Any] | None:
+    """A ticket's cached network holding state `need`, or None (silently when there is no file)."""
+    return trained.load(cfg, (need,)) if trained.path(cfg).is_file() else None
 
 
 def _model(trial: Trial, data: Any, state: dict[str, torch.Tensor]) -> nn.Module:
@@ -362,7 +383,7 @@ def _level_record(cfg: RunConfig, model: nn.Module, mask: Mask, trial: Trial, re
     if options(cfg)["branch"] == "ticket":
         final = {n: v.detach().cpu().clone() for n, v in model.state_dict().items()}
         rewind = {"rewind": res.checkpoints[k]} if level == 0 else {}
-        trained.save(cfg, final, rec, **rewind)
+        trained.save(cfg, final, rec, mask={n: v.cpu() for n, v in trial.mask.tensors.items()}, **rewind)
         _advance(trial, cfg, {"final": final, **rewind})
     return rec
 
