@@ -15,6 +15,7 @@ from ..verdicts import Effect, Verdict, above, as_good_as, below, decide, effect
 from .gems import TABLE3, label, published_effect, with_variant
 
 ACC, PRE = "final_test_acc", "pre_finetune_acc"  # last-epoch test accuracy after / before fine-tuning
+GAIN = "finetune_gain"  # ACC minus PRE of one run
 NEAR_CHANCE = 5.0  # RG-1: "near chance" = within 5 points of 100 / classes
 CHECKS = ("gem_miner_shuffle", "gem_miner_reinit", "gem_miner_inverted")
 SPARSE = 0.0144  # the sparse regime: <= 1.44% of weights kept
@@ -121,14 +122,36 @@ def rg3(runs: pd.DataFrame, scale: str) -> Verdict:
 @rule("RG-5")
 def rg5(runs: pd.DataFrame, scale: str) -> Verdict:
     r, rows = with_variant(runs), []
+    if ACC in r and PRE in r:
+        r = r.assign(**{GAIN: r[ACC] - r[PRE]})
     table3 = r[r["variant"].isin(TABLE3)]["kept"]
     kept = float(table3.min()) if len(table3) else np.nan
     have = lambda *names: all(len(seeds(r, n, kept, ACC)) for n in names)  # noqa: E731
     if have("ep", GEM_MINER):
-        rows.append(_diff(r, "ep", GEM_MINER, kept, ACC, below, "ep"))
-    rows += [_diff(r, fix, "ep", kept, ACC, above, fix) for fix in ("global_ep_gradual", "global_ep_gradual_reg")
-             if have(fix, "ep")]
+        rows += [_diff(r, "ep", GEM_MINER, kept, ACC, below, "ep"), _gain(r, "ep", GEM_MINER, kept)]
+    rows += [_most_of_gap(r, fix, "ep", GEM_MINER, kept) for fix in ("global_ep_gradual", "global_ep_gradual_reg")
+             if have(fix, "ep", GEM_MINER)]
     if have("global_ep", "ep"):
         rows.append({**_diff(r, "global_ep", "ep", kept, ACC, lambda e: "", "global_ep"),
                      "note": "shown: the claim credits global scores and gradual pruning together"})
-    return decide("RG-5", pd.DataFrame(rows), scale)
+    return decide("RG-5", pd.DataFrame(rows), scale,
+                  "'not finetunable': Edge-Popup gains less from fine-tuning (accuracy after minus before, per run) "
+                  "than Gem-Miner; 'fix most of that': a gradual global variant ends above the midpoint of "
+                  "Edge-Popup and Gem-Miner (per seed), i.e. closes more than half the gap between them")
+
+
+def _gain(r: pd.DataFrame, test: str, base: str, kept: float) -> dict:
+    """Fine-tuning gain (after minus before, per run) of `test` minus that of `base`: held below zero."""
+    e = welch(seeds(r, test, kept, GAIN), seeds(r, base, kept, GAIN))
+    pub = published_effect(test, base, kept, "post") - published_effect(test, base, kept, "pre")
+    return _row(r, test, kept, f"fine-tuning gain: {label(test)} − {label(base)}", e, below(e), round(pub, 2))
+
+
+def _most_of_gap(r: pd.DataFrame, fix: str, low: str, high: str, kept: float) -> dict:
+    """`fix` minus the per-seed midpoint of `low` and `high` after fine-tuning: held above zero (more than half
+    of the gap between them closed)."""
+    mid = ((seeds(r, low, kept, ACC) + seeds(r, high, kept, ACC)) / 2).dropna()
+    e = welch(seeds(r, fix, kept, ACC), mid)
+    pub = published_effect(fix, low, kept) - published_effect(high, low, kept) / 2
+    return _row(r, fix, kept, f"{label(fix)} − midpoint of {label(low)} and {label(high)}", e, above(e),
+                round(pub, 2))
