@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from ticketkit import gem_runs
-from ticketkit.experiments import GRIDS, gems, gems_figures, notebook_grids
+from ticketkit.experiments import GRIDS, gems, gems_figures, gems_imp, notebook_grids
 from ticketkit.grid import frame
 from ticketkit.profiles import get_profile
 from ticketkit.runs import RunConfig
@@ -105,6 +105,17 @@ def test_a_claim_holds_when_every_cell_holds_and_smoke_densities_have_no_publish
                                                       "gem_miner_reinit": (0, 70), "gem_miner_inverted": (0, 70),
                                                       "ep": (0, 0), "sr_v1": (0, 0)}), S.scale())
     assert v.verdict == HOLDS and len(v.evidence) == 6 and not published(v)
+
+
+def test_long_gem_miner_searches_as_long_as_table_4_says():
+    P = gems.get_scale("paper")  # 004 section on Table 4: "prunes every 150 epochs ... the target in 3000 epochs"
+    sc = gem_runs.search_config(gems.run(P, 0, 0.0144, "gem_miner", long=True))
+    assert (sc.epochs, sc.period) == (3000, 150)
+    long_imp = (gems_imp.level(0.0144) + 1) * CPU.imp_long_epochs  # dense + 19 long rounds: IMP's epochs at 1.44%
+    sc = gem_runs.search_config(gems.run(CPU, 0, 0.0144, "gem_miner", long=True))
+    assert abs(sc.epochs - long_imp) <= CPU.search_epochs  # "given the same number of epochs"
+    with pytest.raises(ValueError, match="long_period"):
+        gems.get_scale("cpu", {"long_period": CPU.search_epochs * CPU.long_factor})
 
 
 def test_paper_scale_is_the_papers_setting():

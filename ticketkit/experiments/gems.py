@@ -84,7 +84,8 @@ class GemScale:
     imp_long_epochs: int = 160  # "long" IMP rounds
     imp_warm_step: int = 1000  # warm rewinding: the iteration rewound to
     imp_lr: float = 0.1
-    long_factor: int = 20  # Table 4's long Gem-Miner: search and freezing period this many times longer
+    long_factor: int = 20  # Table 4's long Gem-Miner: searches this many times longer (3000 of 150 epochs)
+    long_period: int = 150  # and freezes every this many epochs (the paper: 150; 0 = long_factor x the period)
     batch_size: int = 128
     augment: bool = True
     note: str = ""
@@ -124,20 +125,21 @@ class GemScale:
                 f"family weight decay {self.ep_weight_decay:g} on the scores; fine-tuning {self.finetune_epochs} "
                 f"epochs (SGD lr {each([s.finetune_lr for s in at])}, momentum 0.9, wd 1e-4, lr / 10 at 80/150 and "
                 f"120/150 of the epochs); batch {self.batch_size}, {'with' if self.augment else 'no'} augmentation; "
-                f"last-epoch test accuracy; long Gem-Miner searches {self.long_factor}x longer (freezing every "
-                f"{self.long_factor}x the period); " + gems_imp.describe(self))
+                f"last-epoch test accuracy; long Gem-Miner searches {self.long_factor}x longer, freezing every "
+                f"{self.long_period or f'{self.long_factor}x the period in'} epochs; " + gems_imp.describe(self))
 
 
 SCALES = {
     "smoke": GemScale("smoke", "digits", width=0.25, image_size=8, seeds=(0, 1), densities=(0.64, 0.41),
                       search_epochs=3, period=1, finetune_epochs=2, imp_short_epochs=1, imp_long_epochs=2,
-                      imp_warm_step=5, long_factor=2, augment=False,
+                      imp_warm_step=5, long_factor=2, long_period=2, augment=False,
                       note="scikit-learn's 8x8 digits, a quarter-width ResNet-20, 3 search and 2 fine-tuning "
                            "epochs, IMP levels 2 and 4 (densities 64% and 41%) of 1- and 2-epoch rounds: proves the "
                            "pipeline runs; its numbers mean nothing"),
     "cpu": GemScale("cpu", "fashion_mnist", width=0.5, image_size=28, train_subset=5000,
                     densities=(0.0372, 0.0144, 0.0059), search_epochs=30, period=1, finetune_epochs=30,
-                    imp_short_epochs=2, imp_long_epochs=10, imp_warm_step=25, long_factor=3, augment=False,
+                    imp_short_epochs=2, imp_long_epochs=10, imp_warm_step=25, long_factor=7, long_period=10,
+                    augment=False,
                     note="Fashion-MNIST (28 px, 5,000 training images) stands in for CIFAR-10 (32 px, 50,000); "
                          "ResNet-20 at half width (8/16/32 channels instead of 16/32/64); the three sparse "
                          "densities of Table 8 (3.72, 1.44, 0.59% kept) instead of five; 30 search epochs freezing "
@@ -147,8 +149,10 @@ SCALES = {
                          "no augmentation (the paper: random crops and flips); Edge-Popup at batch 128 like "
                          "every run here (Ramanujan et al.: 256); IMP rounds of 2 (short) and 10 (long) epochs "
                          "instead of 8 and 160, 24 levels each; warm rewinding to iteration 25 of a short round's "
-                         "80 (the paper's 1000 of 3128: the same third); long Gem-Miner searches 3x "
-                         "longer (90 epochs, freezing every 3) instead of 20x (3000 epochs)"),
+                         "80 (the paper's 1000 of 3128: the same third); long Gem-Miner searches 7x "
+                         "longer (210 epochs, about the 200 of long IMP's 20 rounds at 1.44%, as the paper "
+                         "gives it IMP's 3000) freezing every 10 epochs (21 freezing events; the paper: every "
+                         "150, 20 events)"),
     "paper": GemScale("paper", "cifar10",
                       note="Rare Gems' ResNet-20 / CIFAR-10 setting (Tables 8 and 15; needs a GPU and CIFAR-10), "
                            "Edge-Popup at batch 128 like every run here (Ramanujan et al.: 256)"),
@@ -169,13 +173,16 @@ def get_scale(profile: str, overrides: dict[str, Any] | None = None, **named: An
             raise ValueError(f"freezing period {s.setting(d).period} does not fit in search_epochs = "
                              f"{s.search_epochs}: Gem-Miner freezes after every period except the last, so the "
                              "period must be below the search epochs (the paper: 5 of 150)")
+    if s.long_period >= s.search_epochs * s.long_factor:
+        raise ValueError(f"long_period {s.long_period} does not fit in long Gem-Miner's {s.search_epochs} x "
+                         f"{s.long_factor} search epochs; lower it (the paper: 150 of 3000)")
     return s
 
 
 def run(S: GemScale, seed: int, density: float, search: str, *, check: str = "none", lam: float | None = None,
         inverted: bool = False, long: bool = False) -> RunConfig:
     """One gem run: a score search with the scale's setting at `density` (λ: Gem-Miner's Table 8 value unless
-    given; Edge-Popup's none unless given; `long`: search and period long_factor times longer, Table 4) or a
+    given; Edge-Popup's none unless given; `long`: long_factor times the search epochs, freezing every long_period, Table 4) or a
     smart-ratio allocation (sr_v2 / sr_v5 borrowing from the chapter's Gem-Miner run), then fine-tuning."""
     base = S.base(seed, density)
     if search in gem_runs.ALLOCATIONS:
@@ -187,7 +194,7 @@ def run(S: GemScale, seed: int, density: float, search: str, *, check: str = "no
     times = S.long_factor if long else 1
     opts: dict[str, Any] = {"search_epochs": S.search_epochs * times, "search_lr": st.search_lr}
     if search in GRADUAL:
-        opts["period"] = st.period * times
+        opts["period"] = (S.long_period or st.period * times) if long else st.period
     if lam:
         opts["lam"] = lam
     if search != GEM_MINER:
