@@ -5,11 +5,13 @@ import pytest
 import torch
 from torch import nn
 
-from ticketkit import gem_runs, scoremask, supermask
+from ticketkit import gem_runs, imp, scoremask, supermask
 from ticketkit.data import load_data
+from ticketkit.grid import grid
 from ticketkit.masks import Mask
 from ticketkit.pruning.sr_variants import SR_VARIANTS, SRContext, exact_counts, layer_sizes
 from ticketkit.runs import RunConfig
+from ticketkit.store import Store
 from ticketkit.train import TrainSpec
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -103,3 +105,30 @@ def test_sr_v2_borrows_the_first_and_last_layer_densities_of_its_gem():
     assert v2_rec["density"] == pytest.approx(0.1, abs=1e-4)
     with pytest.raises(ValueError, match="borrows"):
         gem_runs.config(BASE, search="sr_v1", **opts)
+
+
+def test_sr_v4_starts_from_the_stored_imp_runs_layer_densities_and_needs_it_stored(monkeypatch):
+    root = RunConfig(dataset="digits", model="resnet20_gem", method="imp", width=0.25, image_size=8, train=FT,
+                     options=(("scope", "global"), ("rate", 0.2)))
+    imp_cfg = imp.level_config(root, 2)
+    v4 = gem_runs.config(BASE, search="sr_v4", density=0.1, imp_run=imp_cfg)
+    for bad in (dict(search="sr_v4"), dict(search="sr_v1", imp_run=imp_cfg)):
+        with pytest.raises(ValueError, match="imp_run"):
+            gem_runs.config(BASE, density=0.1, **bad)
+    with pytest.raises(RuntimeError, match=f"IMP run {imp_cfg.key()}, which is not stored"):
+        list(gem_runs.compute([v4]))
+    grid([imp_cfg], Store(), progress=False)
+    seen = {}
+
+    class Spy:  # the registry as gem_runs sees it, noting what sr_v4 is handed
+        @staticmethod
+        def get(name):
+            def variant(ctx):
+                seen[name] = ctx.imp_densities
+                return SR_VARIANTS.get(name)(ctx)
+            return variant
+
+    monkeypatch.setattr(gem_runs, "SR_VARIANTS", Spy)
+    rec, = gem_runs.compute([v4])
+    assert seen["sr_v4"] == Store().get(imp_cfg)["layer_densities"]
+    assert rec["density"] == pytest.approx(0.1, abs=1e-3)

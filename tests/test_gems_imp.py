@@ -89,10 +89,12 @@ def test_rg4_wall_time_decides_and_the_epoch_ratio_is_shown():
 
 def test_rg6_variants_above_v1_and_gem_above_the_best():
     cfgs = gems_more.sr_variants(CPU)
-    v = evaluate("RG-6", made(cfgs, {"sr_v1": (0, 60), "sr_v2": (0, 70), "sr_v3": (0, 50), "sr_v5": (0, 60),
-                                     "gem_miner": (0, 80)}), CPU.scale())
+    v = evaluate("RG-6", made(cfgs, {"sr_v1": (0, 60), "sr_v2": (0, 70), "sr_v3": (0, 50), "sr_v4": (0, 75),
+                                     "sr_v5": (0, 60), "sr_v6": (0, 61), "gem_miner": (0, 80)}), CPU.scale())
     assert outcomes(v) == {("SR-v2 − Smart ratio", MID): HELD, ("SR-v3 − Smart ratio", MID): FAILED,
-                           ("SR-v5 − Smart ratio", MID): OPEN, ("Gem-Miner − SR-v2", MID): HELD}
+                           ("SR-v4 − Smart ratio", MID): HELD, ("SR-v5 − Smart ratio", MID): OPEN,
+                           ("SR-v6 − Smart ratio", MID): OPEN, ("Gem-Miner − SR-v4", MID): HELD}
+    assert v.evidence.set_index("comparison").loc["Gem-Miner − SR-v4", "published"] == pytest.approx(77.89 - 69.92)
     assert v.evidence.set_index("comparison").loc["SR-v2 − Smart ratio", "published"] == pytest.approx(68.59 - 65.61)
 
 

@@ -2,11 +2,13 @@
 signed-constant weights (Gem-Miner, Edge-Popup and its variants) or by a smart-ratio allocation of random
 positions on Kaiming-normal weights, then fine-tuned under its mask with the run's TrainSpec. Options: search,
 density, and for score searches lam, period, search_epochs, search_lr, search_wd, inverted; check ("none",
-"shuffle", "reinit": Rare Gems' sanity checks on the found gem, which reuse its cached search). Records carry the
+"shuffle", "reinit": Rare Gems' sanity checks on the found gem, which reuse its cached search); imp_run for the
+smart-ratio variants that start from IMP's layer densities (sr_v4, sr_v6). Records carry the
 pre-finetune accuracy, the density trajectory of the search and its cost (epochs, seconds)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from typing import Any, Iterator
 
@@ -22,18 +24,22 @@ from .pruning.methods import Ticket
 from .pruning.sr_variants import SR_VARIANTS, SRContext, exact_counts, layer_sizes
 from .runs import Prepared, RunConfig, load_run_data, record
 from .scoremask import SEARCH_METHODS, SearchConfig, sanity_variant, search
+from .store import Store
 from .supermask import calibrated_accuracy
 from .train import default_device, train
 
 SCORE_SEARCHES = tuple(SEARCH_METHODS)
-ALLOCATIONS = ("sr_v1", "sr_v3", "sr_v2", "sr_v5")  # smart-ratio variants (v4/v6, which need IMP, are not here)
+ALLOCATIONS = ("sr_v1", "sr_v3", "sr_v2", "sr_v5", "sr_v4", "sr_v6")  # smart-ratio variants
 FROM_GEM = ("sr_v2", "sr_v5")  # take the first/last layer densities of the Gem-Miner run their search options name
+FROM_IMP = ("sr_v4", "sr_v6")  # start from the layer densities of the stored IMP run that option imp_run names
+TUNED = ("sr_v4", "sr_v5", "sr_v6")  # score or tune densities on training batches
 TUNE_BATCHES = 8  # distinct training batches (of the run's batch size) the sr_v5 tuning cycles through
 CHECKS = ("none", "shuffle", "reinit")
 SEARCH_OPTIONS = ("lam", "period", "search_epochs", "search_lr", "search_wd", "inverted")
 
 
-def config(base: RunConfig, *, search: str, density: float, check: str = "none", **search_opts: Any) -> RunConfig:
+def config(base: RunConfig, *, search: str, density: float, check: str = "none", imp_run: RunConfig | None = None,
+           **search_opts: Any) -> RunConfig:
     """A gem run like `base` (dataset, model, fine-tuning TrainSpec); every option checked before any training."""
     if search not in SCORE_SEARCHES + ALLOCATIONS:
         raise ValueError(f"unknown gem search {search!r}; choose one of {', '.join(SCORE_SEARCHES + ALLOCATIONS)}")
@@ -45,7 +51,12 @@ def config(base: RunConfig, *, search: str, density: float, check: str = "none",
     if search in ALLOCATIONS and (check != "none" or (search_opts and search not in FROM_GEM)):
         raise ValueError(f"{search} allocates random positions: it takes no sanity checks, and search options only "
                          f"to name the Gem-Miner run whose densities it borrows ({', '.join(FROM_GEM)})")
+    if (search in FROM_IMP) != (imp_run is not None):
+        raise ValueError(f"imp_run (the IMP run whose layer densities it starts from) is given to, and needed by, "
+                         f"{' and '.join(FROM_IMP)} only; {search} got {'one' if imp_run else 'none'}")
     opts: dict[str, Any] = {"search": search, "density": density, "check": check, **search_opts}
+    if imp_run is not None:
+        opts["imp_run"] = json.dumps(imp_run.to_dict(), sort_keys=True)
     cfg = dataclasses.replace(base, method="gem", options=tuple(opts.items()))
     if search in SCORE_SEARCHES:
         search_config(cfg)  # raises on a bad search setting
@@ -69,6 +80,18 @@ def search_config(cfg: RunConfig) -> SearchConfig:
 def gem_config(cfg: RunConfig) -> RunConfig:
     """The Gem-Miner run (same seed, density and search options) whose layer densities sr_v2 / sr_v5 borrow."""
     return dataclasses.replace(cfg, options=tuple({**dict(cfg.options), "search": "gem_miner"}.items()))
+
+
+def imp_densities(cfg: RunConfig) -> dict[str, float]:
+    """The layer densities of the IMP run that an sr_v4 / sr_v6 run's option imp_run names, from its stored record
+    (a RuntimeError naming the run when it is not stored yet)."""
+    imp = RunConfig.from_dict(json.loads(dict(cfg.options)["imp_run"]))
+    rec = Store().get(imp)
+    if rec is None:
+        raise RuntimeError(f"{dict(cfg.options)['search']} starts from the layer densities of IMP run {imp.key()}, "
+                           "which is not stored: compute the IMP runs of the grid first (the chapter's grids list "
+                           "them before the smart-ratio variants)")
+    return {k: float(v) for k, v in rec["layer_densities"].items()}
 
 
 def searched_config(cfg: RunConfig) -> RunConfig:
@@ -119,8 +142,11 @@ def _allocate(cfg: RunConfig, data: DataBundle, model: nn.Module) -> Mask:
     """Smart-ratio layer densities of the variant, random positions (drawn with the run's seed)."""
     o = dict(cfg.options)
     ctx = SRContext(model, float(o["density"]), seed=cfg.seed)
-    if o["search"] in FROM_GEM:  # the gem as fine-tuned (its flags), and training batches for the tuning
+    if o["search"] in FROM_GEM:  # the gem as fine-tuned (its flags)
         ctx.gm_densities = _searched(gem_config(cfg), data, False)["record"]["layer_densities_finetune"]
+    if o["search"] in FROM_IMP:
+        ctx.imp_densities = imp_densities(cfg)
+    if o["search"] in TUNED:  # training batches for the v4 score and the v5 / v6 tuning
         g = torch.Generator().manual_seed(30_000 + cfg.seed)
         norm = data.normalizer(data.train_x.device)
         ctx.batches = [(norm(x), y) for _, (x, y) in zip(range(TUNE_BATCHES), batches(

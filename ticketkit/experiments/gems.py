@@ -183,8 +183,11 @@ def run(S: GemScale, seed: int, density: float, search: str, *, check: str = "no
         inverted: bool = False, long: bool = False) -> RunConfig:
     """One gem run: a score search with the scale's setting at `density` (λ: Gem-Miner's Table 8 value unless
     given; Edge-Popup's none unless given; `long`: long_factor times the search epochs, freezing every long_period, Table 4) or a
-    smart-ratio allocation (sr_v2 / sr_v5 borrowing from the chapter's Gem-Miner run), then fine-tuning."""
+    smart-ratio allocation (sr_v2 / sr_v5 borrowing from the chapter's Gem-Miner run, sr_v4 / sr_v6 from its short-cold
+    IMP run), then fine-tuning."""
     base = S.base(seed, density)
+    if search in gem_runs.FROM_IMP:  # IMP as Figure 7 shows it: short-cold, at its level for the density
+        return gem_runs.config(base, search=search, density=density, imp_run=gems_imp.imp_run(S, seed, density))
     if search in gem_runs.ALLOCATIONS:
         gm = run(S, seed, density, GEM_MINER).options if search in gem_runs.FROM_GEM else ()
         borrow = {k: v for k, v in gm if k not in ("search", "density", "check")}

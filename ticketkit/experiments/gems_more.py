@@ -23,7 +23,6 @@ from .gems_rules2 import COST, COST_IMP, SR_RUN, cost
 TABLE4 = (GEM_MINER, "gem_miner_long", "imp_long_warm", gems_imp.LRR)
 FIG10 = (GEM_MINER, *gems_imp.IMP_LABELS)
 FIG9 = (GEM_MINER, "ep", "sr_v1")
-NOT_RUN = {"sr_v4": "needs IMP's layer densities", "sr_v6": "needs IMP's layer densities"}
 
 
 def _each(S: GemScale, densities: Sequence[float], names: Sequence[str]) -> list[RunConfig]:
@@ -46,8 +45,9 @@ def long_gm(S: GemScale) -> list[RunConfig]:
 
 
 def sr_variants(S: GemScale) -> list[RunConfig]:
-    """004 Table 16 at the density nearest 1.44%: SR-v1, v2, v3, v5 and Gem-Miner."""
-    return _each(S, [nearest(S, FIG2_DENSITY)], (*SR_RUN, GEM_MINER))
+    """004 Table 16 at the density nearest 1.44%: SR-v1 ... v6 and Gem-Miner, with the short-cold IMP run that v4
+    and v6 start from (trained first: IMP trajectories lead a grid's tasks)."""
+    return _each(S, [nearest(S, FIG2_DENSITY)], ("imp", *SR_RUN, GEM_MINER))
 
 
 def layerwise(S: GemScale) -> list[RunConfig]:
@@ -104,14 +104,11 @@ def search_figure(runs: pd.DataFrame, S: GemScale) -> plt.Figure:
 
 
 def at_one(runs: pd.DataFrame, S: GemScale, names: Sequence[str], vs: Sequence[Verdict], where: str,
-           stages: Sequence[str] = (ACC,), missing: dict[str, str] | None = None) -> Any:
-    """Tables 4 and 16: each variant near 1.44% (its pre- and/or post-finetune accuracy), the paper's beneath;
-    variants not run listed with why."""
+           stages: Sequence[str] = (ACC,)) -> Any:
+    """Tables 4 and 16: each variant near 1.44% (its pre- and/or post-finetune accuracy), the paper's beneath."""
     r, d, outcome = with_variant(runs), nearest(S, FIG2_DENSITY), _outcomes(vs)
     cells = [_cell("", label(n), f"{pct(d)} kept", STAGES[v][1], seeds(r, n, d, v), _pub(n, d, STAGES[v][0]),
                    outcome.get((n, round(d, 6)), "") if v == ACC else "") for n in names for v in stages]
-    cells += [_cell("", f"{label(n)} (not run: {why})", f"{pct(d)} kept", STAGES[ACC][1], pd.Series(dtype=float),
-                    _pub(n, d, "post")) for n, why in (missing or {}).items()]
     return paper_table(pd.DataFrame(cells), _caption(S, "last-epoch test accuracy", where))
 
 
