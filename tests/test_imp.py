@@ -128,6 +128,13 @@ def test_thin_keeps_at_most_the_limit_and_always_the_last_point():
     assert len(thin) <= 301 and thin[0]["iteration"] == 0 and thin[-1]["iteration"] == 1000
 
 
+def test_a_rewind_point_outside_level_zeros_training_fails_before_anything_trains(trained):
+    steps = 2 * (len(load_data("digits", image_size=8, val_size=200).train_y) // 60)
+    with pytest.raises(ValueError, match=f"rewind_step {steps} is not an iteration of level 0's training"):
+        grid(runs(range(2), rewind_step=steps), Store(), progress=False)
+    assert trained == []
+
+
 def test_branches_are_checked_before_anything_runs():
     with pytest.raises(ValueError, match="unknown IMP branch"):
         runs([1], ("rewound",))

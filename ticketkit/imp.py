@@ -192,6 +192,10 @@ def compute(cfgs: list[RunConfig], progress: bool = False) -> Iterator[dict[str,
     base = cfgs[0]
     data = load_run_data(base)
     opts = options(base)
+    steps = base.train.epochs * (len(data.train_y) // base.train.batch_size)
+    if not 0 <= int(opts["rewind_step"]) < steps:
+        raise ValueError(f"rewind_step {opts['rewind_step']} is not an iteration of level 0's training ({steps} "
+                         "iterations); rewind to an earlier one")
     wanted = {c: i for i, c in enumerate(cfgs)}
     done: dict[int, dict[str, Any]] = {}
     nxt = 0
