@@ -5,11 +5,12 @@ import pytest
 import torch
 from torch import nn
 
-from ticketkit import gem_runs, imp, scoremask, supermask
+from ticketkit import gem_runs, imp, scoremask, supermask, trained
 from ticketkit.data import load_data
 from ticketkit.grid import grid
 from ticketkit.masks import Mask
 from ticketkit.pruning.sr_variants import SR_VARIANTS, SRContext, exact_counts, layer_sizes
+from ticketkit.resume import resume_files
 from ticketkit.runs import RunConfig
 from ticketkit.store import Store
 from ticketkit.train import TrainSpec
@@ -33,6 +34,15 @@ def test_bad_gem_options_fail_before_training():
         gem_runs.config(BASE, search="gem_miner", density=1.5, search_epochs=2, period=1)
     with pytest.raises(ValueError, match="period"):
         gem_runs.config(BASE, search="gem_miner", density=0.1, search_epochs=2, period=5)
+
+
+def test_resume_files_carry_a_stored_gems_search_so_its_checks_elsewhere_reuse_it(monkeypatch):
+    opts = dict(search="gem_miner", density=0.1, lam=1e-4, period=1, search_epochs=2)
+    gem, shuffled = (gem_runs.config(BASE, **opts, check=c) for c in ("none", "shuffle"))
+    grid([gem], Store(), progress=False)
+    assert resume_files(Store()) == [trained.path(gem_runs.searched_config(gem))]
+    monkeypatch.setattr(gem_runs, "search", lambda *a, **k: pytest.fail("searched again"))
+    grid([shuffled], Store(), progress=False)
 
 
 def test_sanity_checks_reuse_the_gems_search(monkeypatch):
