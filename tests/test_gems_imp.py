@@ -69,9 +69,11 @@ def test_cost_accounting_equals_a_hand_sum():
     S = gems.get_scale("smoke")
     cfgs = gems_more.cost_grid(S)
     runs = made(cfgs, {}, gem_miner={"search_epochs": 3, "search_s": 2.0}, ep={"search_epochs": 3, "search_s": 4.0},
-                sr_v1={"search_epochs": 0, "search_s": 0.0}, imp_long_cold_ticket={"wall_s": 0.5, "batch": 2})
+                sr_v1={"search_epochs": 0, "search_s": 0.0},
+                imp_long_cold_ticket={"wall_s": 0.5, "eval_s": 0.1, "batch": 2})
     c = gems_rules2.cost(gems.with_variant(runs), 0.41).set_index(["variant", "seed"])
-    assert c.loc[("imp_long_cold", 0)].tolist() == [4 * S.imp_long_epochs, 4 * 0.5 / 2]  # levels 0..3 behind 4
+    # levels 0..3 behind level 4's mask, each trained beside one other run, its evaluations left out
+    assert c.loc[("imp_long_cold", 0)].tolist() == [4 * S.imp_long_epochs, pytest.approx(4 * (0.5 - 0.1) / 2)]
     assert c.loc[("gem_miner", 1)].tolist() == [3, 2.0] and c.loc[("sr_v1", 0)].tolist() == [0, 0]
 
 

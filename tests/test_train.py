@@ -1,7 +1,13 @@
-"""Schedules, determinism and rewinding checkpoints of the training loop."""
+"""Schedules, determinism, rewinding checkpoints and evaluation time of the training loop."""
+import time
+
 import pytest
 import torch
 
+import ticketkit.batched as batched
+import ticketkit.train as train_mod
+from ticketkit.data import load_data
+from ticketkit.models import build_model
 from ticketkit.profiles import get_profile
 from ticketkit.runs import RunConfig, execute
 from ticketkit.train import TrainSpec, lr_at
@@ -68,3 +74,28 @@ def test_adam_and_adam_masks_keep_zeros():
                                  augment=False), mask=mask)
     for k, p in prunable_parameters(model).items():
         assert torch.all(p[~mask.tensors[k]] == 0)
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_evaluation_seconds_are_counted_apart_from_training(monkeypatch, many):
+    calls = []
+    real = batched.evaluate_many if many else train_mod.evaluate
+
+    def slow(*a, **k):  # every evaluation now takes at least 50 ms more
+        calls.append(1)
+        time.sleep(0.05)
+        return real(*a, **k)
+
+    monkeypatch.setattr(batched if many else train_mod, "evaluate_many" if many else "evaluate", slow)
+    data = load_data("digits", image_size=8, val_size=100)
+    spec = TrainSpec(epochs=2, batch_size=60, optimizer="adam", lr=1e-3, weight_decay=0.0, augment=False,
+                     schedule="constant")
+    models = [build_model("lenet300_100", 1, 10, 8) for _ in range(2)]
+    t0 = time.perf_counter()
+    if many:
+        results = batched.train_many(models, data, spec, masks=[None, None], data_seeds=[0, 1], eval_every=10)
+    else:
+        results = [train_mod.train(models[0], data, spec, eval_every=10)]
+    wall = time.perf_counter() - t0
+    assert len(calls) > 4  # the curve's points and each epoch's test and validation
+    assert all(0.05 * len(calls) <= r.eval_s <= wall for r in results)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import os
+import time
 from typing import Iterator
 
 import torch
@@ -158,9 +159,18 @@ def train_many(models: list[nn.Module], data: DataBundle, spec: TrainSpec, *, ma
     since = torch.zeros(stack.k, device=device)  # train loss summed since the last curve point
     step = start_epoch * steps_per_epoch + skip
 
+    def scored(x: torch.Tensor, y: torch.Tensor) -> list[tuple[float, float]]:
+        """evaluate_many(), its seconds counted in every member's eval_s (the members share the wall time)."""
+        t0 = time.perf_counter()
+        out = evaluate_many(stack, data, x, y)
+        spent = time.perf_counter() - t0
+        for res in results:
+            res.eval_s += spent
+        return out
+
     def curve_points(steps_since: int) -> None:
-        tests = evaluate_many(stack, data, data.test_x, data.test_y)
-        vals = evaluate_many(stack, data, data.val_x, data.val_y) if len(data.val_y) else [None] * stack.k
+        tests = scored(data.test_x, data.test_y)
+        vals = scored(data.val_x, data.val_y) if len(data.val_y) else [None] * stack.k
         for m, res in enumerate(results):
             res.curve.append(curve_point(step, float(since[m]) / steps_since if steps_since else None,
                                          tests[m], vals[m]))
@@ -201,8 +211,8 @@ def train_many(models: list[nn.Module], data: DataBundle, spec: TrainSpec, *, ma
             if eval_every and step % eval_every == 0:
                 curve_points(step - last_point)
                 last_point = step
-        tests = evaluate_many(stack, data, data.test_x, data.test_y)
-        vals = evaluate_many(stack, data, data.val_x, data.val_y) if len(data.val_y) else None
+        tests = scored(data.test_x, data.test_y)
+        vals = scored(data.val_x, data.val_y) if len(data.val_y) else None
         for m, res in enumerate(results):
             row = {"epoch": epoch + 1, "lr": lr_at(spec, epoch), "train_loss": float(loss_sum[m]) / max(steps_per_epoch, 1)}
             row["test_acc"], row["test_loss"] = tests[m]

@@ -167,7 +167,7 @@ def record(p: Prepared, result: TrainResult, batch: int = 1) -> dict[str, Any]:
         "collapsed_layers": list(p.path.collapsed_layers), "connected": p.path.connected,
         "prune": {"wall_s": p.ticket.wall_s, "train_epochs": p.ticket.train_epochs,
                   "iterations": p.ticket.iterations, "start_epoch": p.ticket.start_epoch},
-        "batch": batch, "wall_s": time.perf_counter() - p.t0,
+        "batch": batch, "wall_s": time.perf_counter() - p.t0, "eval_s": result.eval_s,
         "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
         "threads": torch.get_num_threads(), "precision": precision(device),
         "data_source": p.data.source, "versions": _versions(), "git_commit": _git_commit(),

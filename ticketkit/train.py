@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import time
 import weakref
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -67,6 +68,7 @@ class TrainResult:
     checkpoints: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict)
     steps_per_epoch: int = 0
     curve: list[dict[str, float]] = field(default_factory=list)  # evaluations every N iterations (eval_every)
+    eval_s: float = 0.0  # seconds of the wall time spent evaluating test and validation sets (not training)
 
     def summary(self) -> dict[str, float | int | None]:
         """Last-epoch and best-epoch test accuracy, and the early-stopping point: the evaluation of minimum
@@ -219,13 +221,20 @@ def train(model: nn.Module, data: DataBundle, spec: TrainSpec, *, mask: Mask | N
 
     since = [torch.zeros((), device=device), 0]  # train loss summed since the last curve point, and its steps
 
+    def scored(x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+        """evaluate(), its seconds counted in result.eval_s."""
+        t0 = time.perf_counter()
+        out = evaluate(model, data, x, y)
+        result.eval_s += time.perf_counter() - t0
+        return out
+
     def maybe_checkpoint() -> None:
         if step in wanted:
             result.checkpoints[step] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         if eval_every and step % eval_every == 0:
-            val = evaluate(model, data, data.val_x, data.val_y) if len(data.val_y) else None
+            val = scored(data.val_x, data.val_y) if len(data.val_y) else None
             mean = float(since[0]) / since[1] if since[1] else None
-            result.curve.append(curve_point(step, mean, evaluate(model, data, data.test_x, data.test_y), val))
+            result.curve.append(curve_point(step, mean, scored(data.test_x, data.test_y), val))
             since[0], since[1] = torch.zeros((), device=device), 0
 
     def reached() -> bool:
@@ -267,9 +276,9 @@ def train(model: nn.Module, data: DataBundle, spec: TrainSpec, *, mask: Mask | N
                 break
         done = i + 1 - (skip if epoch == start_epoch else 0)
         row = {"epoch": epoch + 1, "lr": lr_at(spec, epoch), "train_loss": float(loss_sum) / max(done, 1)}
-        row["test_acc"], row["test_loss"] = evaluate(model, data, data.test_x, data.test_y)
+        row["test_acc"], row["test_loss"] = scored(data.test_x, data.test_y)
         if len(data.val_y):
-            row["val_acc"], row["val_loss"] = evaluate(model, data, data.val_x, data.val_y)
+            row["val_acc"], row["val_loss"] = scored(data.val_x, data.val_y)
         result.history.append(row)
         if reached():
             break
