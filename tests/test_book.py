@@ -31,6 +31,12 @@ def test_every_source_notebook_is_in_the_book_and_has_a_parameters_cell():
         assert all(line.count("=") <= 1 for line in params[0].source.splitlines()), name
 
 
+def test_summary_pages_execute_after_every_grid_page():
+    grids, summaries = book.execution_stages(book.toc_notebooks())
+    assert {"claims_dashboard", "lt_chapter", "dl_chapter", "rg_chapter", "su_chapter"} <= set(summaries)
+    assert "lt_lenet_imp" in grids and not set(grids) & set(summaries)
+
+
 def test_parameters_collapse_and_injected_values_leave_the_page(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("profile = 'cpu'"),
                                          nbformat.v4.new_code_cell("profile = 'smoke'"),
@@ -55,7 +61,7 @@ def smoke_book(tmp_path_factory):
     mp.setenv("TICKETKIT_RESULTS", str(root / "results"))
     mp.setenv("XDG_CACHE_HOME", str(root / "cache"))  # the kernels' pre-training cache stays in the copy
     try:
-        index = book.build("smoke", compute=True, root=root)
+        index = book.build("smoke", compute=True, root=root, jobs=2)  # tiny trainings: two kernels at once pay
     finally:
         mp.undo()
     return index.parent

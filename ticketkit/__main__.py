@@ -114,6 +114,8 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("--only", nargs="*", help="execute only these notebooks (names without .ipynb)")
     b.add_argument("--no-build", action="store_true", help="execute notebooks but skip the HTML build")
     b.add_argument("--compute", action="store_true", help="train runs missing from results/ (default: use the store)")
+    b.add_argument("--jobs", type=positive_int, metavar="N", help="notebooks executed at once (default: one per CPU "
+                   "core, or one with --compute: trainings side by side on few cores are slower)")
     sub.add_parser("resume-files", help="print the cached networks that let IMP grids resume on another machine")
     args = parser.parse_args(argv)
     if args.cmd == "list":
@@ -138,9 +140,9 @@ def main(argv: list[str] | None = None) -> None:
 
         checked(b, lambda: (get_profile(args.profile), book.check_names(args.only or [])))
         if args.no_build:
-            book.execute(args.profile, args.only, args.compute)
+            book.execute(args.profile, args.only, args.compute, jobs=args.jobs)
         else:
-            book.build(args.profile, args.only, args.compute)
+            book.build(args.profile, args.only, args.compute, jobs=args.jobs)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 """Execute every notebook named in _toc.yml with papermill at one profile, then build the Jupyter Book."""
 from __future__ import annotations
 
+import multiprocessing
+import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -40,13 +43,14 @@ def check_names(names: list[str], root: Path = ROOT) -> list[str]:
     return names
 
 
-def execution_order(names: list[str], root: Path = ROOT) -> list[str]:
+def execution_stages(names: list[str], root: Path = ROOT) -> list[list[str]]:
     """Grid notebooks first, then summary pages (metadata ticketkit.summary) that read the records they wrote."""
     def is_summary(name: str) -> bool:
         nb = nbformat.read(root / "notebooks" / f"{name}.ipynb", as_version=4)
         return bool(nb.metadata.get("ticketkit", {}).get("summary"))
 
-    return sorted(names, key=is_summary)
+    summary = [n for n in names if is_summary(n)]
+    return [s for s in ([n for n in names if n not in summary], summary) if s]
 
 
 def hide_parameters(path: Path) -> None:
@@ -61,34 +65,49 @@ def hide_parameters(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def execute(profile: str, names: list[str] | None = None, compute: bool = False, root: Path = ROOT) -> list[Path]:
+def execute(profile: str, names: list[str] | None = None, compute: bool = False, root: Path = ROOT,
+            jobs: int | None = None) -> list[Path]:
     """Run each notebook headless (progress bars off) into book/generated/; with compute=False the notebooks
-    use stored runs only and say what is missing."""
-    import papermill as pm
-
-    target = root / "book" / "generated"
-    target.mkdir(parents=True, exist_ok=True)
-    out = []
-    for name in execution_order(check_names(names, root) if names else toc_notebooks(root), root):
-        src = root / "notebooks" / f"{name}.ipynb"
-        if not src.is_file():
-            raise FileNotFoundError(f"_toc.yml names {name!r} but {src} does not exist")
-        dst = target / f"{name}.ipynb"
-        print(f"executing {src.name} at profile {profile!r}", end="", flush=True)
-        start = time.perf_counter()
-        pm.execute_notebook(str(src), str(dst), parameters={"profile": profile, "progress": False, "compute": compute},
-                            cwd=str(root), kernel_name="python3", progress_bar=False)
-        print(f": {time.perf_counter() - start:.0f} s", flush=True)
-        hide_parameters(dst)
-        out.append(dst)
+    use stored runs only and say what is missing. `jobs` notebooks run at once (None: one per CPU core when
+    nothing is computed, else one; concurrent grids share the store safely, but trainings side by side on few
+    cores are slower than one after another)."""
+    wanted = check_names(names, root) if names else toc_notebooks(root)
+    for name in wanted:
+        if not (root / "notebooks" / f"{name}.ipynb").is_file():
+            raise FileNotFoundError(f"_toc.yml names {name!r} but {root / 'notebooks' / name}.ipynb does not exist")
+    jobs = jobs or (1 if compute else os.cpu_count() or 1)
+    (root / "book" / "generated").mkdir(parents=True, exist_ok=True)
+    out: list[Path] = []
+    for stage in execution_stages(wanted, root):
+        args = [(name, profile, compute, root) for name in stage]
+        if jobs > 1 and len(stage) > 1:
+            with ProcessPoolExecutor(min(jobs, len(stage)), mp_context=multiprocessing.get_context("spawn")) as pool:
+                out += list(pool.map(_execute_one, args))
+        else:
+            out += [_execute_one(a) for a in args]
     return out
 
 
-def build(profile: str, names: list[str] | None = None, compute: bool = False, root: Path = ROOT) -> Path:
+def _execute_one(job: tuple[str, str, bool, Path]) -> Path:
+    """Execute one notebook with papermill into book/generated/ and hide its parameters; prints its time."""
+    import papermill as pm
+
+    name, profile, compute, root = job
+    dst = root / "book" / "generated" / f"{name}.ipynb"
+    start = time.perf_counter()
+    pm.execute_notebook(str(root / "notebooks" / f"{name}.ipynb"), str(dst), cwd=str(root), kernel_name="python3",
+                        parameters={"profile": profile, "progress": False, "compute": compute}, progress_bar=False)
+    print(f"executed {name}.ipynb at profile {profile!r}: {time.perf_counter() - start:.0f} s", flush=True)
+    hide_parameters(dst)
+    return dst
+
+
+def build(profile: str, names: list[str] | None = None, compute: bool = False, root: Path = ROOT,
+          jobs: int | None = None) -> Path:
     """Execute the notebooks, vendor the widget JavaScript and build the HTML book; returns index.html."""
     from .offline import vendor
 
-    execute(profile, names, compute, root)
+    execute(profile, names, compute, root, jobs)
     vendor(root / "book" / "vendor")
     jb = Path(sys.executable).with_name("jupyter-book")
     subprocess.run([str(jb), "build", str(root)], check=True, cwd=root)
