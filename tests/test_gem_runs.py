@@ -1,6 +1,8 @@
 """Gem runs: bad options fail before training; sanity checks reuse the gem's cached search (one search for the
 gem and its checks); the shuffled gem keeps each layer's count; smart-ratio runs place exactly the variant's
 counts; BatchNorm calibration before pre-finetune accuracy is a plain average over the calibration images."""
+import shutil
+
 import pytest
 import torch
 from torch import nn
@@ -36,13 +38,19 @@ def test_bad_gem_options_fail_before_training():
         gem_runs.config(BASE, search="gem_miner", density=0.1, search_epochs=2, period=5)
 
 
-def test_resume_files_carry_a_stored_gems_search_so_its_checks_elsewhere_reuse_it(monkeypatch):
+def test_resume_files_carry_a_stored_gems_search_so_its_checks_elsewhere_reuse_it(monkeypatch, tmp_path):
     opts = dict(search="gem_miner", density=0.1, lam=1e-4, period=1, search_epochs=2)
     gem, shuffled = (gem_runs.config(BASE, **opts, check=c) for c in ("none", "shuffle"))
-    grid([gem], Store(), progress=False)
-    assert resume_files(Store()) == [trained.path(gem_runs.searched_config(gem))]
+    here = Store()
+    grid([gem], here, progress=False)
+    elsewhere = tmp_path / "elsewhere"  # another machine: the records and the listed files only
+    for f in [here.path(gem), *resume_files(here)]:
+        (elsewhere / f.relative_to(here.root)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, elsewhere / f.relative_to(here.root))
+    monkeypatch.setenv("TICKETKIT_RESULTS", str(elsewhere))
     monkeypatch.setattr(gem_runs, "search", lambda *a, **k: pytest.fail("searched again"))
-    grid([shuffled], Store(), progress=False)
+    rec = grid([gem, shuffled], Store(), progress=False)
+    assert rec["layer_densities"].iloc[0] == rec["layer_densities"].iloc[1]  # the same gem, shuffled
 
 
 def test_sanity_checks_reuse_the_gems_search(monkeypatch):

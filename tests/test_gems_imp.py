@@ -81,12 +81,14 @@ def test_rg4_wall_time_decides_and_the_epoch_ratio_is_shown():
     cfgs = gems_more.cost_grid(CPU)
     extra = {"gem_miner": {"search_epochs": 30, "search_s": 10.0}, "ep": {"search_epochs": 30, "search_s": 10.0},
              "sr_v1": {"search_epochs": 0, "search_s": 0.0}}
-    fast = made(cfgs, {}, imp_long_cold_ticket={"wall_s": 5.0, "batch": 1}, **extra)
+    fast = made(cfgs, {}, imp_long_cold_ticket={"wall_s": 6.0, "eval_s": 1.0, "batch": 1}, **extra)
     runs = fast.assign(wall_s=np.where(fast["opt.level"].notna(), fast["wall_s"] + fast["seed"], fast["wall_s"]))
     v = evaluate("RG-4", runs, CPU.scale())
     got = {r.comparison: (r.effect, r.outcome, r.published) for r in v.evidence.itertuples()}
     assert got["IMP epochs / Gem-Miner epochs (configured: shown, not judged)"] == (round(19 * 10 / 30, 2), "", 19.0)
     assert got["IMP − Gem-Miner, seconds to find the mask"][1] == HELD and v.verdict == "holds"
+    unknown = evaluate("RG-4", runs.drop(columns="eval_s"), CPU.scale())  # evaluation time not recorded
+    assert unknown.evidence.set_index("comparison").loc["IMP − Gem-Miner, seconds to find the mask", "outcome"] == OPEN
 
 
 def test_rg6_variants_above_v1_and_gem_above_the_best():

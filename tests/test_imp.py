@@ -168,12 +168,26 @@ def test_a_trajectory_resumes_elsewhere_from_its_resume_files_alone_as_if_never_
         if p not in files:
             p.unlink()
     trained.clear()
-    resumed = grid(runs(range(5)) + runs([4], ("oneshot",)), store, progress=False)
-    assert [lv for call in trained for lv, _, _ in call] == [3, 4, 4]  # no earlier level retrained
+    more = runs(range(5)) + runs([2], ("reinit",)) + runs([4], ("oneshot",))  # a branch at the resumed level too
+    resumed = grid(more, store, progress=False)
+    assert [lv for call in trained for lv, _, _ in call] == [2, 3, 4, 4]  # no earlier level retrained
     monkeypatch.setenv("TICKETKIT_RESULTS", str(tmp_path / "elsewhere"))  # the same grid never interrupted
-    whole = grid(runs(range(5)) + runs([4], ("oneshot",)), Store(), progress=False)
+    whole = grid(more, Store(), progress=False)
     cols = ["key", "final_test_acc", "early_stop_iteration", "measured_density"]
     assert resumed[cols].equals(whole[cols])
+
+
+def test_a_cache_without_its_mask_is_walked_past_silently_and_not_listed(trained, recwarn):
+    store = Store()
+    grid(runs(range(3)), store, progress=False)
+    path = trained_cache.path(runs([2])[0])
+    blob = torch.load(path, weights_only=True)
+    del blob["mask"]  # as written before masks were cached
+    torch.save(blob, path)
+    assert resume_files(store) == sorted(trained_cache.path(c) for c in runs([0, 1]))
+    trained.clear()
+    grid(runs(range(4)), store, progress=False)
+    assert [lv for call in trained for lv, _, _ in call] == [3] and not recwarn.list
 
 
 def test_level_zero_is_shared_by_every_way_of_pruning_and_global_conv_leaves_linear_layers_whole(trained):

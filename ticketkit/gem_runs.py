@@ -178,6 +178,8 @@ def _one(cfg: RunConfig, progress: bool) -> dict[str, Any]:
     else:
         model = _model(cfg, data, signed=False)
         found = mask = _allocate(cfg, data, model)
+        if o["search"] in FROM_IMP:  # what it started from, so a recomputed IMP run is told apart
+            extra["imp_layer_densities"] = imp_densities(cfg)
     mask = mask.to(default_device())
     pre_acc, pre_loss = calibrated_accuracy(model, found, data, cfg.seed)
     t1 = time.perf_counter()

@@ -8,16 +8,16 @@ initialisation from the same distribution, "oneshot" prunes the trained dense ne
 per-layer counts in one round and rewinds, "finetune" trains the level's rewound ticket with a longer schedule
 (options finetune_epochs, finetune_lr: short-round IMP then fine-tuning, as Rare Gems does). With restart="trained"
 each level starts from the previous level's trained weights instead of rewinding them: learning-rate rewinding. One
-pass computes every level and branch a grid asks for; the trained weights of each level are cached beside the
-records (not committed), so later notebooks asking for more levels or branches of the same trial continue from
-there. K trials advance level by level together as one batched model where batching pays (ticketkit.batched);
+pass computes every level and branch a grid asks for; the trained weights and mask of each level are cached beside
+the records, so later notebooks asking for more levels or branches of the same trial continue from there (on another
+machine too, from the files ticketkit.resume lists). K trials advance level by level together as one batched model where batching pays (ticketkit.batched);
 records are yielded as they are made.
 """
 from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import torch
@@ -181,7 +181,6 @@ class Trial:
     trained: dict[str, torch.Tensor] | None = None  # the current level's trained ticket
     dense: dict[str, torch.Tensor] | None = None  # level 0 trained
     rewind: dict[str, torch.Tensor] | None = None  # weights the levels restart from
-    counts: list[int] = field(default_factory=list)  # rounds of prune-rewind-retrain trained, per level
 
 
 def compute(cfgs: list[RunConfig], progress: bool = False) -> Iterator[dict[str, Any]]:
@@ -192,16 +191,19 @@ def compute(cfgs: list[RunConfig], progress: bool = False) -> Iterator[dict[str,
     base = cfgs[0]
     data = load_run_data(base)
     opts = options(base)
-    steps = base.train.epochs * (len(data.train_y) // base.train.batch_size)
+    n = len(data.train_y)
+    steps = base.train.epochs * (n // max(1, min(base.train.batch_size, n)))  # as train() counts them
     if not 0 <= int(opts["rewind_step"]) < steps:
-        raise ValueError(f"rewind_step {opts['rewind_step']} is not an iteration of level 0's training ({steps} "
-                         "iterations); rewind to an earlier one")
+        raise ValueError(f"rewind_step {opts['rewind_step']} is not an iteration of level 0's training: choose one "
+                         f"in [0, {steps})")
     wanted = {c: i for i, c in enumerate(cfgs)}
     done: dict[int, dict[str, Any]] = {}
     nxt = 0
     seeds = sorted({(c.seed, c.data_seed) for c in cfgs})
     top = {s: max(options(c)["level"] for c in cfgs if (c.seed, c.data_seed) == s) for s in seeds}
     trials = {s: _start(dataclasses.replace(base, seed=s[0], data_seed=s[1]), data) for s in seeds}
+    from .resume import resume  # (resume builds on this module)
+
     first = {s: resume(trial, min(options(c)["level"] for c in cfgs if (c.seed, c.data_seed) == s))
              for s, trial in trials.items()}
     for level in range(min(first.values()), max(top.values()) + 1):
@@ -227,25 +229,6 @@ def _start(root: RunConfig, data: Any) -> Trial:
     return Trial(root, {k: v.detach().clone() for k, v in model.state_dict().items()})
 
 
-def resume(trial: Trial, lowest: int) -> int:
-    """The first level a trial must walk to reach `lowest`: after the deepest ticket level below it whose trained
-    network and mask are cached (with level 0's, for the rewind point), that level's state loaded into the trial;
-    0 when there is none. These caches are what resume_files lists for committing."""
-    dense = _cached(level_config(trial.root, 0), "rewind") if lowest >= 2 else None
-    for level in range(lowest - 1, 0, -1) if dense is not None else ():
-        blob = _cached(level_config(trial.root, level), "mask")
-        if blob is not None:
-            trial.dense, trial.rewind = dense["final"], dense["rewind"]
-            trial.trained, trial.mask = blob["final"], Mask(blob["mask"])
-            return level + 1
-    return 0
-
-
-def _cached(cfg: RunConfig, need: str) -> dict[str, Any] | None:
-    """A ticket's cached network holding state `need`, or None (silently when there is no file)."""
-    return trained.load(cfg, (need,)) if trained.path(cfg).is_file() else None
-
-
 def _model(trial: Trial, data: Any, state: dict[str, torch.Tensor]) -> nn.Module:
     model = build_model(trial.root.model, data.in_channels, data.num_classes, data.image_size, trial.root.width)
     model.load_state_dict(state)
@@ -262,8 +245,11 @@ def _members(trial: Trial, level: int, data: Any, asked: set[RunConfig]
     assert start is not None
     probe = _model(trial, data, start)
     rates = layer_rates(trial.root.model, probe, opts["scope"], float(opts["rate"])) if level else {}
+    cached = trained.load(ticket_cfg, ("rewind",) if level == 0 else ())
     if level == 0:
         trial.mask = Mask.ones_like(probe)
+    elif cached is not None and isinstance(cached.get("mask"), dict):  # the mask the cached ticket trained under
+        trial.mask = Mask(cached["mask"]).to(next(probe.parameters()).device)
     else:
         assert trial.mask is not None and trial.trained is not None
         started = trial.init if level == 1 else trial.rewind  # what the previous level's training began from
@@ -271,7 +257,6 @@ def _members(trial: Trial, level: int, data: Any, asked: set[RunConfig]
         trial.mask = prune_round(_model(trial, data, trial.trained), _model(trial, data, started), trial.mask, rates,
                                  opts["scope"], opts["criterion"], g)
     out, ready = [], []
-    cached = trained.load(ticket_cfg, ("rewind",) if level == 0 else ())
     if cached is None:
         model, mask = probe, trial.mask
         if level and (opts["mask1"], opts["mask0"]) != ("rewind", "zero"):
@@ -325,7 +310,6 @@ def _advance(trial: Trial, cfg: RunConfig, blob: dict[str, Any]) -> None:
     trial.trained = blob["final"]
     if options(cfg)["level"] == 0:
         trial.dense, trial.rewind = blob["final"], blob["rewind"]
-    trial.counts.append(options(cfg)["level"])
 
 
 def _train_members(members: list[tuple[RunConfig, nn.Module, Mask, Trial]], data: Any, opts: dict[str, Any],

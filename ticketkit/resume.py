@@ -16,18 +16,42 @@ from .runs import RunConfig
 from .store import Store
 
 
+def resume(trial: imp.Trial, lowest: int) -> int:
+    """The level a trial's walk starts at to reach `lowest`: the deepest ticket level at or below it whose network
+    and mask are cached (below it for learning-rate rewinding, whose levels start from the previous level's
+    weights), with level 0's cached for the dense network and rewind point; 0 when there is none. The trial gets
+    level 0's state and that level's weights; the walk then takes the level's cached ticket and mask, so branches
+    at that level and the levels after it train as they would have on the machine that trained it."""
+    dense = _cached(imp.level_config(trial.root, 0), "rewind") if lowest >= 1 else None
+    top = lowest - 1 if imp.options(trial.root).get("restart") == "trained" else lowest
+    for level in range(top, 0, -1) if dense is not None else ():
+        blob = _cached(imp.level_config(trial.root, level), "mask")
+        if blob is not None:
+            trial.dense, trial.rewind, trial.trained = dense["final"], dense["rewind"], blob["final"]
+            return level
+    return 0
+
+
+def _cached(cfg: RunConfig, need: str) -> dict[str, Any] | None:
+    """A ticket's cached network if it holds state `need` (older caches have no mask), else None, silently."""
+    blob = trained.load(cfg) if trained.path(cfg).is_file() else None
+    return blob if blob is not None and isinstance(blob.get(need), dict) else None
+
+
 def resume_files(store: Store) -> list[Path]:
-    """Per IMP trial in `store`: the cached level-0 network and the deepest cached ticket level; per stored
-    Gem-Miner run: its cached search. Sorted."""
+    """Per IMP trial in `store`: the cached level-0 network and the deepest cached ticket level holding its mask
+    (what resume needs); per stored Gem-Miner run: its cached search. Sorted."""
     roots: set[Path] = set()
     deepest: dict[tuple[Any, ...], tuple[int, Path]] = {}
     for rec in store.records():
         cfg = RunConfig.from_dict(rec["config"])
         if cfg.method == "gem" and dict(cfg.options)["search"] == "gem_miner":
             roots |= {p for p in [trained.path(gem_runs.searched_config(cfg))] if p.is_file()}
-        if cfg.method != "imp" or imp.options(cfg)["branch"] != "ticket" or not trained.path(cfg).is_file():
+        if cfg.method != "imp" or imp.options(cfg)["branch"] != "ticket":
             continue
         level = int(imp.options(cfg)["level"])
+        if _cached(cfg, "rewind" if level == 0 else "mask") is None:
+            continue
         if level == 0:
             roots.add(trained.path(cfg))
             continue

@@ -88,12 +88,18 @@ class RunConfig:
 
 
 def _git_commit() -> str:
+    """The commit of the code this process runs, '+dirty' when ticketkit/ differs from it ('unknown' outside git)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
-                             timeout=10)
-        return out.stdout.strip() or "unknown"
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "ticketkit"], cwd=REPO_ROOT,
+                               capture_output=True, timeout=10).returncode == 1
+        return head + ("+dirty" if dirty else "") if head else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+GIT_COMMIT = _git_commit()  # read once at import: commits made while a long grid runs are not its code
 
 
 def _versions() -> dict[str, str]:
@@ -170,7 +176,7 @@ def record(p: Prepared, result: TrainResult, batch: int = 1) -> dict[str, Any]:
         "batch": batch, "wall_s": time.perf_counter() - p.t0, "eval_s": result.eval_s,
         "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
         "threads": torch.get_num_threads(), "precision": precision(device),
-        "data_source": p.data.source, "versions": _versions(), "git_commit": _git_commit(),
+        "data_source": p.data.source, "versions": _versions(), "git_commit": GIT_COMMIT,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 

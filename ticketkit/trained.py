@@ -1,6 +1,7 @@
-"""Trained networks cached beside the records (in the store's pretrained/ folder, never committed): a run's final
-weights with its record, so that runs building on it (the next IMP level, a fine-tuned pruned network) and an
-interrupted grid continue from there. An unreadable file is reported and its run retrained."""
+"""Trained networks cached beside the records (in the store's pretrained/ folder, not committed except the few that
+ticketkit.resume lists): a run's final weights with its record, so that runs building on it (the next IMP level, a
+fine-tuned pruned network) and an interrupted grid continue from there. An unreadable file is reported and its run
+retrained."""
 from __future__ import annotations
 
 import json

@@ -125,8 +125,9 @@ class GemScale:
                 f"family weight decay {self.ep_weight_decay:g} on the scores; fine-tuning {self.finetune_epochs} "
                 f"epochs (SGD lr {each([s.finetune_lr for s in at])}, momentum 0.9, wd 1e-4, lr / 10 at 80/150 and "
                 f"120/150 of the epochs); batch {self.batch_size}, {'with' if self.augment else 'no'} augmentation; "
-                f"last-epoch test accuracy; long Gem-Miner searches {self.long_factor}x longer, freezing every "
-                f"{self.long_period or f'{self.long_factor}x the period in'} epochs; " + gems_imp.describe(self))
+                f"last-epoch test accuracy; long Gem-Miner searches {self.long_factor}x longer, freezing "
+                f"{f'every {self.long_period} epochs' if self.long_period else f'{self.long_factor}x as rarely'}; "
+                + gems_imp.describe(self))
 
 
 SCALES = {
@@ -151,8 +152,8 @@ SCALES = {
                          "instead of 8 and 160, 24 levels each; warm rewinding to iteration 25 of a short round's "
                          "80 (the paper's 1000 of 3128: the same third); long Gem-Miner searches 7x "
                          "longer (210 epochs, about the 200 of long IMP's 20 rounds at 1.44%, as the paper "
-                         "gives it IMP's 3000) freezing every 10 epochs (21 freezing events; the paper: every "
-                         "150, 20 events)"),
+                         "gives it IMP's 3000) freezing every 10 epochs (20 freezing events; the paper: every "
+                         "150, 19 events)"),
     "paper": GemScale("paper", "cifar10",
                       note="Rare Gems' ResNet-20 / CIFAR-10 setting (Tables 8 and 15; needs a GPU and CIFAR-10), "
                            "Edge-Popup at batch 128 like every run here (Ramanujan et al.: 256)"),
