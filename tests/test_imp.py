@@ -190,6 +190,20 @@ def test_a_cache_without_its_mask_is_walked_past_silently_and_not_listed(trained
     assert [lv for call in trained for lv, _, _ in call] == [3] and not recwarn.list
 
 
+def test_families_that_prune_differently_train_their_levels_together_and_level_zero_once(trained, tmp_path,
+                                                                                          monkeypatch):
+    fams = [runs(range(3), criterion=c, seeds=(0, 1)) for c in ("large_final", "magnitude_increase", "random")]
+    together = grid([c for f in fams for c in f], Store(), progress=False)
+    assert [sorted(lv for lv, _, _ in call) for call in trained] == [[0, 0], [1] * 6, [2] * 6]  # one batch a level
+    for i, f in enumerate(fams):  # each family alone, in a store of its own
+        monkeypatch.setenv("TICKETKIT_RESULTS", str(tmp_path / f"alone{i}"))
+        alone = grid(f, Store(), progress=False).set_index("key")
+        mine = together.set_index("key").loc[alone.index]
+        assert list(mine["measured_density"]) == list(alone["measured_density"])
+        # batched members end within float rounding of their lone runs: at most one test image (of 297) apart
+        assert list(mine["final_test_acc"]) == pytest.approx(list(alone["final_test_acc"]), abs=0.34)
+
+
 def test_level_zero_is_shared_by_every_way_of_pruning_and_global_conv_leaves_linear_layers_whole(trained):
     layerwise, global_ = runs(range(2)), runs(range(2), scope="global", rate=0.5)
     assert layerwise[0] == global_[0]  # one dense network for every pruning scope and rate

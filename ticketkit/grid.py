@@ -49,7 +49,7 @@ def plan(todo: list[RunConfig], batch: int | None = None) -> list[Task]:
     alone: list[Task] = []  # structured runs: one at a time, in order (a fine-tuning follows its unpruned run)
     for c in todo:
         if c.method == "imp":
-            trajectories.setdefault(imp.trajectory_key(c), []).append(c)
+            trajectories.setdefault(imp.batch_key(c), []).append(c)
         elif c.method in TRAJECTORIES:
             alone.append((c,))
         else:
@@ -62,16 +62,18 @@ def plan(todo: list[RunConfig], batch: int | None = None) -> list[Task]:
 
 
 def _trajectory_tasks(cfgs: list[RunConfig], batch: int | None) -> list[Task]:
-    """IMP runs of one family as tasks of whole trials (all their levels and branches), `batch` trials a task
-    (None: as many as train together where batching pays, else one), each task ordered by level."""
-    trials = sorted({(c.seed, c.effective_data_seed) for c in cfgs})
+    """IMP runs of families that train together (imp.batch_key) as tasks of whole trials (all their levels and
+    branches), `batch` trials a task (None: as many as train together where batching pays, else one), seed by
+    seed, each task ordered by level."""
+    key = {c: (c.seed, c.effective_data_seed, repr(imp.trajectory_key(c))) for c in cfgs}  # a trial, seed first
+    trials = sorted(set(key.values()))
     per_level = max(len({imp.options(c)["branch"] for c in cfgs}), 1)
     k = batch if batch is not None else (max(1, MAX_K // per_level) if auto_batch(cfgs[0]) > 1 else 1)
     order = {b: i for i, b in enumerate(imp.BRANCHES)}
     tasks: list[Task] = []
     for i in range(0, len(trials), k):
         chunk = set(trials[i:i + k])
-        mine = [c for c in cfgs if (c.seed, c.effective_data_seed) in chunk]
+        mine = [c for c in cfgs if key[c] in chunk]
         tasks.append(tuple(sorted(mine, key=lambda c: (imp.options(c)["level"], order[imp.options(c)["branch"]],
                                                        c.seed))))
     return tasks

@@ -165,10 +165,16 @@ def level_config(cfg: RunConfig, level: int, branch: str = "ticket") -> RunConfi
     return dataclasses.replace(cfg, method="imp", density=density, options=tuple(opts.items()))
 
 
-def trajectory_key(cfg: RunConfig) -> tuple[Any, ...]:
-    """Runs with equal keys belong to trajectories that can advance together: all but seed, level and branch."""
-    opts = {k: v for k, v in options(cfg).items() if k not in ("level", "branch")}
+def trajectory_key(cfg: RunConfig, ignore: tuple[str, ...] = ()) -> tuple[Any, ...]:
+    """Runs with equal keys belong to one trajectory family: all but seed, level and branch (and `ignore`)."""
+    opts = {k: v for k, v in options(cfg).items() if k not in ("level", "branch", *ignore)}
     return (dataclasses.replace(cfg, seed=0, data_seed=None, density=1.0, options=()), tuple(sorted(opts.items())))
+
+
+def batch_key(cfg: RunConfig) -> tuple[Any, ...]:
+    """Families with equal keys differ only in how their levels prune and start (PRUNING): their trials advance
+    level by level together, their members of a level trained as one batched model, level 0 shared."""
+    return trajectory_key(cfg, PRUNING)
 
 
 @dataclass
@@ -184,10 +190,10 @@ class Trial:
 
 
 def compute(cfgs: list[RunConfig], progress: bool = False) -> Iterator[dict[str, Any]]:
-    """Train the IMP runs `cfgs` (one trajectory family, any seeds, levels and branches); yield their records in
-    the order given, each as soon as it and those before it are done."""
-    if len({trajectory_key(c) for c in cfgs}) != 1:
-        raise ValueError("imp.compute needs runs of one trajectory family (see imp.trajectory_key)")
+    """Train the IMP runs `cfgs` (families of one batch_key, any seeds, levels and branches); yield their records
+    in the order given, each as soon as it and those before it are done."""
+    if len({batch_key(c) for c in cfgs}) != 1:
+        raise ValueError("imp.compute needs runs of families that train together (see imp.batch_key)")
     base = cfgs[0]
     data = load_run_data(base)
     opts = options(base)
@@ -199,21 +205,27 @@ def compute(cfgs: list[RunConfig], progress: bool = False) -> Iterator[dict[str,
     wanted = {c: i for i, c in enumerate(cfgs)}
     done: dict[int, dict[str, Any]] = {}
     nxt = 0
-    seeds = sorted({(c.seed, c.data_seed) for c in cfgs})
-    top = {s: max(options(c)["level"] for c in cfgs if (c.seed, c.data_seed) == s) for s in seeds}
-    trials = {s: _start(dataclasses.replace(base, seed=s[0], data_seed=s[1]), data) for s in seeds}
+    of = {c: (trajectory_key(c), c.seed, c.data_seed) for c in cfgs}  # each run's trial
+    roots = {t: c for c, t in reversed(of.items())}  # (level_config sets the level and branch asked)
+    top = {t: max(options(c)["level"] for c in cfgs if of[c] == t) for t in roots}
+    trials = {t: _start(c, data) for t, c in roots.items()}
     from .resume import resume  # (resume builds on this module)
 
-    first = {s: resume(trial, min(options(c)["level"] for c in cfgs if (c.seed, c.data_seed) == s))
-             for s, trial in trials.items()}
+    first = {t: resume(trial, min(options(c)["level"] for c in cfgs if of[c] == t)) for t, trial in trials.items()}
     for level in range(min(first.values()), max(top.values()) + 1):
         members: list[tuple[RunConfig, nn.Module, Mask, Trial]] = []
         ready: list[tuple[RunConfig, dict[str, Any]]] = []  # tickets trained earlier (an interrupted grid)
-        for s, trial in trials.items():
-            if first[s] <= level <= top[s]:
-                todo, cached = _members(trial, level, data, {c for c in wanted if (c.seed, c.data_seed) == s})
+        later: list[Trial] = []  # trials whose level 0 another trial trains now (families share it)
+        for t, trial in trials.items():
+            if first[t] <= level <= top[t]:
+                if level == 0 and any(level_config(m[3].root, 0) == level_config(trial.root, 0) for m in members):
+                    later.append(trial)
+                    continue
+                todo, cached = _members(trial, level, data, {c for c in wanted if of[c] == t})
                 members, ready = members + todo, ready + cached
-        for c, rec in ready + list(_train_members(members, data, opts, progress)):
+        trained_now = list(_train_members(members, data, opts, progress))
+        ready += [r for trial in later for r in _members(trial, 0, data, set())[1]]  # now cached
+        for c, rec in ready + trained_now:
             if c in wanted:
                 done[wanted[c]] = rec
         while nxt in done:
