@@ -206,6 +206,7 @@ def test_findings_warn_when_the_runs_mix_precisions():
     P = get_profile("cpu")
     runs = rt_runs(("vgg19",))
     vs = su.verdicts(runs, P, ("SU-3",))
-    assert "different precisions" not in report.findings(vs, runs.assign(precision="fp32")).data
+    uniform = report.findings(vs, runs.assign(precision="fp32")).data
+    assert "different precisions" not in uniform and "Every run on this page trained in fp32." in uniform
     mixed = runs.assign(precision=["fp32"] * 10 + ["bf16 autocast"] * (len(runs) - 10))
     assert "different precisions (bf16 autocast: 29, fp32: 10)" in report.findings(vs, mixed).data

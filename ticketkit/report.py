@@ -179,10 +179,10 @@ def _phrase(row: pd.Series) -> str:
 
 
 def precision_note(runs: pd.DataFrame) -> str:
-    """A warning when the page's runs were trained at different precisions (their effects then include it)."""
+    """The precision the page's runs trained at, and a warning when they differ (their effects then include it)."""
     kinds = runs["precision"].fillna("unrecorded").value_counts() if "precision" in runs else pd.Series(dtype=int)
     if len(kinds) < 2:
-        return ""
+        return f"Every run on this page trained in {kinds.index[0]}." if len(kinds) else ""
     return ("Runs on this page were trained at different precisions (" +
             ", ".join(f"{k}: {n}" for k, n in kinds.items()) + "); an effect between two of them includes that "
             "difference. Each record states its precision (CSV below).")
@@ -191,7 +191,7 @@ def precision_note(runs: pd.DataFrame) -> str:
 def findings(verdicts: Sequence[Verdict], runs: pd.DataFrame | None = None,
              dashboard: str = "claims_dashboard.html") -> HTML:
     """The "What we found" box that opens a page: each claim's verdict and counts, its key effects beside the
-    published ones, a warning where the runs mix precisions, and a link back to the dashboard."""
+    published ones, the runs' precision (a warning where they mix), and a link back to the dashboard."""
     parts = []
     for v in verdicts:
         counts = f" ({v.counts()})" if v.counts() else ""
