@@ -114,6 +114,8 @@ def test_long_gem_miner_searches_as_long_as_table_4_says():
     long_imp = (gems_imp.level(0.0144) + 1) * CPU.imp_long_epochs  # dense + 19 long rounds: IMP's epochs at 1.44%
     sc = gem_runs.search_config(gems.run(CPU, 0, 0.0144, "gem_miner", long=True))
     assert abs(sc.epochs - long_imp) <= CPU.search_epochs  # "given the same number of epochs"
+    with pytest.raises(ValueError, match="score searches only"):
+        gems.run(CPU, 0, 0.0144, "sr_v4", long=True)
     with pytest.raises(ValueError, match="long_period"):
         gems.get_scale("cpu", {"long_period": CPU.search_epochs * CPU.long_factor})
 

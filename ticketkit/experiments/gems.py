@@ -187,6 +187,9 @@ def run(S: GemScale, seed: int, density: float, search: str, *, check: str = "no
     smart-ratio allocation (sr_v2 / sr_v5 borrowing from the chapter's Gem-Miner run, sr_v4 / sr_v6 from its short-cold
     IMP run), then fine-tuning."""
     base = S.base(seed, density)
+    if search in gem_runs.ALLOCATIONS and (check != "none" or lam is not None or inverted or long):
+        raise ValueError(f"{search} allocates random positions: check, lam, inverted and long apply to score "
+                         "searches only; drop them")
     if search in gem_runs.FROM_IMP:  # IMP as Figure 7 shows it: short-cold, at its level for the density
         return gem_runs.config(base, search=search, density=density, imp_run=gems_imp.imp_run(S, seed, density))
     if search in gem_runs.ALLOCATIONS:
