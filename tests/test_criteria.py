@@ -55,6 +55,26 @@ def test_quadrant_criteria_keep_both_magnitudes_above_or_below_one_percentile_wi
     assert kept("large_init_large_final", 1) == [0] and kept("small_init_small_final", 1) == [4]
 
 
+@pytest.mark.parametrize("large", [True, False])
+def test_quadrant_criteria_rank_only_the_remaining_weights_in_later_rounds(large):
+    """After pruning, the percentiles are those of the remaining weights alone (a pruned weight's w_i is not 0):
+    checked against the bisection on the remaining weights as a layer of their own."""
+    g = torch.Generator().manual_seed(3)
+    wi, wf = torch.randn(400, generator=g), torch.randn(400, generator=g)
+    alive = torch.rand(400, generator=g) < 0.3
+    wf = torch.where(alive, wf, 0.0)  # pruned weights train at zero; their initial values stay as they were
+    name = "large_init_large_final" if large else "small_init_small_final"
+    ri, rf = (torch.argsort(torch.argsort(w[alive].abs())).float() for w in (wi, wf))
+    m = int(alive.sum())
+    for p in range(m + 1):  # the common rank threshold, raised until the count first drops to n
+        inside = (ri >= p) & (rf >= p) if large else (ri < m - p) & (rf < m - p)
+        n = int(inside.sum())
+        got = keep(name, wi, wf, alive, n, torch.Generator().manual_seed(0))
+        want = torch.zeros(400, dtype=torch.bool)
+        want[alive.nonzero().flatten()[inside]] = True
+        assert torch.equal(got, want), (p, n)
+
+
 def test_pruned_weights_are_never_revived_and_random_ties_follow_the_generator():
     alive = torch.tensor([True, False, True, True, False, True])
     assert kept("large_final", 3, alive) == [0, 2, 5]  # weight 1 (|w_f| 0.8) is pruned already

@@ -56,8 +56,12 @@ def keep(criterion: str, wi: torch.Tensor, wf: torch.Tensor, alive: torch.Tensor
     random criterion) broken by a random order from `generator`. Pruned weights stay pruned."""
     if not 0 <= n <= int(alive.sum()):
         raise ValueError(f"cannot keep {n} of {int(alive.sum())} remaining weights")
-    score = CRITERIA.get(criterion)(wi.detach().float().cpu(), wf.detach().float().cpu()).flatten()
-    score = torch.where(alive.flatten().cpu(), score, torch.full_like(score, -torch.inf))
+    live = alive.cpu()
+    # pruned weights count as zero in both magnitudes, as the original code sinks them to the bottom of both
+    # rankings: a pruned weight's w_f is 0 but its w_i is not, which would skew the quadrant criteria's percentiles
+    wi, wf = (torch.where(live, w.detach().float().cpu(), 0.0) for w in (wi, wf))
+    score = CRITERIA.get(criterion)(wi, wf).flatten()
+    score = torch.where(live.flatten(), score, torch.full_like(score, -torch.inf))
     tie = torch.randperm(score.numel(), generator=generator)  # a random order among equal scores
     by_tie = torch.argsort(tie, stable=True)
     order = by_tie[torch.argsort(-score[by_tie], stable=True)]  # descending score, ties in the random order
