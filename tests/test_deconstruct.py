@@ -3,7 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ticketkit.experiments import deconstruct
+from ticketkit.experiments import deconstruct, deconstruct_supermask
+from ticketkit.experiments.lottery import imp_density
 from ticketkit.verdicts import FAILED, HELD, OPEN, evaluate
 
 
@@ -22,11 +23,21 @@ def made(values: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_dl1_wants_each_pair_split_around_random():
-    runs = made({"random": {3: 90.0}, "large_final": {3: 95.0}, "small_final": {3: 80.0}, "large_init": {3: 92.0},
-                 "small_init": {3: 91.0}})
-    ev = evaluate("DL-1", runs, "made").evidence.set_index("criterion")["outcome"]
-    assert ev.to_dict() == {"large_final": HELD, "small_final": HELD, "large_init": HELD, "small_init": FAILED}
+def deciding(v) -> dict:
+    """criterion (or action) -> outcome of the cells that decide."""
+    ev = v.evidence[v.evidence["outcome"] != ""]
+    return ev.set_index("action" if "action" in ev else "criterion")["outcome"].to_dict()
+
+
+def test_dl1_judges_each_curve_against_random_by_its_mean_over_the_pruned_levels():
+    runs = made({"random": {1: 96.0, 5: 90.0}, "large_final": {1: 96.0, 5: 95.0}, "small_final": {1: 96.0, 5: 80.0},
+                 "large_init": {1: 96.0, 5: 92.0}, "small_init": {1: 96.0, 5: 91.0}})
+    reinit = made({"large_final": {1: 50.0, 5: 50.0}}).assign(**{"opt.mask1": "reinit"})  # another chapter's runs
+    v = evaluate("DL-1", pd.concat([runs, reinit[reinit["opt.level"] > 0]]), "made")
+    # means over levels 1 and 5: random 93; large_final 95.5, small_final 88, large_init 94, small_init 93.5
+    assert deciding(v) == {"large_final": HELD, "small_final": HELD, "large_init": HELD, "small_init": FAILED}
+    shallow = v.evidence[v.evidence["level"] == 1]  # every curve equals random there: shown, deciding nothing
+    assert len(shallow) == 4 and set(shallow["outcome"]) == {""} and np.allclose(shallow["effect"], 0)
 
 
 def test_dl2_ranks_by_area_under_the_curve_against_the_best_of_the_rest():
@@ -36,13 +47,16 @@ def test_dl2_ranks_by_area_under_the_curve_against_the_best_of_the_rest():
     assert ev.to_dict() == {"magnitude_increase": HELD, "movement": HELD, "large_final": OPEN}
 
 
-def test_dl3_asks_same_sign_to_keep_up_and_diff_sign_to_fall_beyond_the_margin():
+def test_dl3_asks_same_sign_to_keep_up_at_every_level_and_diff_sign_to_fall_beyond_the_margin():
     runs = made({"large_final": {1: 96.0, 5: 94.0}, "large_final_same_sign": {1: 96.1, 5: 93.0},
                  "large_final_diff_sign": {1: 96.2, 5: 60.0}})
     ev = evaluate("DL-3", runs, "made").evidence
-    got = {(r["criterion"], r["level"]): r["outcome"] for _, r in ev.iterrows()}
-    assert got == {("large_final_same_sign", 1): HELD, ("large_final_same_sign", 5): FAILED,
-                   ("large_final_diff_sign", 1): FAILED, ("large_final_diff_sign", 5): HELD}
+    got = {(r["criterion"], r["level"]): r["outcome"] for _, r in ev[ev["outcome"] != ""].iterrows()}
+    same = {k: o for k, o in got.items() if k[0] == "large_final_same_sign"}
+    assert same == {("large_final_same_sign", 1): HELD, ("large_final_same_sign", 5): FAILED}
+    diff = ev[ev["criterion"] == "large_final_diff_sign"]
+    assert list(diff["outcome"]) == ["", "", HELD]  # levels 1 and 5 shown; mean 78.1 vs 95.0 decides
+    assert np.isclose(diff["effect"].iloc[-1], 78.1 - 95.0)
     assert np.isclose(ev["margin"].iloc[0], 0.2)  # twice the dense sd (0.079), rounded up
 
 
@@ -52,7 +66,13 @@ def test_the_scale_checks_its_criteria_and_the_grids_share_level_zero():
     S = deconstruct.get_scale("smoke")
     cfgs = deconstruct.criteria_grid(S)
     assert len(cfgs) == len(S.trials) * (1 + len(S.criteria) * S.levels)  # one dense level 0 per trial
-    assert deconstruct.get_scale("paper").dataset == "mnist" and deconstruct.get_scale("paper").epochs == 55
+    P = deconstruct.get_scale("paper")
+    assert P.dataset == "mnist" and P.epochs == 55
+    assert 0.009 < imp_density(P, P.levels) < 0.011  # "levels down to about 1% remaining"
+    # the learned supermask as uber-research/deconstructing-lottery-tickets trains it (train_supermask.py, README)
+    t = deconstruct_supermask.learned(P, 0).train
+    assert (t.optimizer, t.lr, t.momentum, t.batch_size, t.weight_decay, t.schedule, t.epochs) == \
+        ("sgd", 100.0, 0.9, 250, 0.0, "constant", 2000)
 
 
 def test_dl7_judges_each_action_of_the_large_final_ticket_against_rewinding():
@@ -61,8 +81,7 @@ def test_dl7_judges_each_action_of_the_large_final_ticket_against_rewinding():
     worse = made({"large_final": {4: 90.0}}).assign(**{"opt.mask1": "reinit"})
     frozen = made({"large_final": {4: 95.02}}).assign(**{"opt.mask0": "frozen"})
     pruned = lambda f: f[f["opt.level"] > 0]  # noqa: E731 (each made frame repeats the dense level 0)
-    ev = evaluate("DL-7", pd.concat([runs, pruned(acts), pruned(worse), pruned(frozen)]), "made").evidence
-    got = ev.set_index("action")["outcome"].to_dict()
-    assert got == {"signed_constant": HELD, "reinit": HELD, "frozen": FAILED}  # frozen: inside ±m, no difference
+    v = evaluate("DL-7", pd.concat([runs, pruned(acts), pruned(worse), pruned(frozen)]), "made")
+    assert deciding(v) == {"signed_constant": HELD, "reinit": HELD, "frozen": FAILED}  # frozen: inside ±m
     assert deconstruct.ACTIONS.keys() == {"rewind", "reinit", "reshuffle", "signed_constant", "frozen",
                                           "frozen_unless_decreased"}

@@ -73,30 +73,33 @@ CLAIMS: tuple[Claim, ...] = (
           "smaller one: below +m at every step from the first size that fits its training set (training error "
           "under 1%; every step when none does)", "lt_network_size"),
     Claim("DL-1", DL, "Mask criteria come in complementary pairs, one above the random criterion and its opposite "
-          "below.", "test accuracy at early stopping, per pruned level: large_final, large_init and "
+          "below.", "test accuracy at early stopping, each trial's mean over the pruned levels (one curve "
+          "above or below the other at most levels; per-level effects shown): large_final, large_init and "
           "large_init_large_final minus random above zero; small_final, small_init and small_init_small_final "
           "minus random below zero", "dl_criteria"),
     Claim("DL-2", DL, "magnitude_increase, movement and large_final are the best criteria.", "area under the curve "
           "(each trial's mean accuracy at early stopping over the pruned levels): each of the three minus the best "
           "of the other criteria above zero", "dl_criteria"),
     Claim("DL-3", DL, "large_final_same_sign matches large_final; large_final_diff_sign collapses.", "per pruned "
-          "level: same_sign minus large_final as good as (above -m); diff_sign minus large_final below -m",
+          "level, same_sign minus large_final as good as (above -m); diff_sign minus large_final, each trial's mean "
+          "over the pruned levels (it falls as pruning deepens), below -m",
           "dl_signs_large_final"),
     Claim("DL-4", DL, "magnitude_increase_same_sign matches magnitude_increase; the diff_sign variant collapses.",
-          "per pruned level: same_sign minus magnitude_increase as good as (above -m); diff_sign minus "
-          "magnitude_increase below -m", "dl_signs_magnitude_increase"),
+          "per pruned level, same_sign minus magnitude_increase as good as (above -m); diff_sign minus "
+          "magnitude_increase, each trial's mean over the pruned levels, below -m", "dl_signs_magnitude_increase"),
     Claim("DL-5", DL, "Supermasks on the untrained network are far above chance.", "test accuracy of the masked, "
           "untrained network from a converged base, each mask at its best pruning level per trial: "
           "large_final_same_sign and magnitude_increase_same_sign (initial weights and signed constants) and the "
           "learned supermask minus random masks (best level alike) above +10 points", "dl_supermasks"),
     Claim("DL-6", DL, "Better-trained base models give better supermasks.", "the same best-level accuracy at "
-          "initialisation for the two sign-keeping criteria, each base minus the next less trained one (25% -> "
-          "50% -> 75% validation accuracy -> converged): above zero", "dl_supermasks"),
+          "initialisation for the two sign-keeping criteria, the base stopped at 75% validation accuracy and the "
+          "converged base each minus the base stopped at 25%: above zero (adjacent bases shown)", "dl_supermasks"),
     Claim("DL-7", DL, "Keeping initial signs matters for kept weights; freezing pruned weights at zero vs at init "
-          "changes the result.", "test accuracy at early stopping of the large_final ticket per pruned level, each "
-          "action minus rewinding (pruned weights zero): signed constant as good as (above -m); random reinit and "
-          "reshuffle below zero; pruned weights frozen at init (all, or those that grew) differ from zero (the "
-          "interval excludes zero; inside [-m, m] it fails)", "dl_mask_actions"),
+          "changes the result.", "test accuracy at early stopping of the large_final ticket, each action minus "
+          "rewinding (pruned weights zero): signed constant as good as (above -m) at every pruned level; random "
+          "reinit and reshuffle below zero, and pruned weights frozen at init different from zero (the interval "
+          "excludes zero; inside [-m, m] it fails), each by the trial's mean over the pruned levels; frozen at "
+          "init except those that shrank is shown, not judged", "dl_mask_actions"),
     Claim("RG-1", RG, "Gem-Miner finds accurate subnetworks before any weight training; IMP and smart ratio are "
           "near chance then.", "test accuracy before fine-tuning, per density: Gem-Miner minus smart ratio above "
           "zero; smart ratio and short-cold IMP (at its level for the density) minus chance (100 / classes) "

@@ -164,8 +164,8 @@ def _key_cells(v: Verdict, most: int = 4) -> pd.DataFrame:
         return ev
     pool = ev[ev["outcome"].isin([HELD, FAILED, OPEN])]
     pool = pool if len(pool) else ev
-    if "density" in pool:
-        pool = pool[pool["density"] == pool["density"].min()]
+    if "density" in pool and pool["density"].notna().any():  # (cells summarising a whole curve have none)
+        pool = pool[(pool["density"] == pool["density"].min()) | pool["density"].isna()]
     if "effect" in pool:
         pool = pool.reindex(pool["effect"].abs().sort_values(ascending=False).index)
     return pool.head(most)

@@ -4,6 +4,7 @@ initial weights (or their signed constants) at every IMP level's counts and eval
 learned supermask. Its grid, table, four-panel figure and the DL-5 / DL-6 rules."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Sequence
 
 import matplotlib.pyplot as plt
@@ -26,16 +27,21 @@ LEARNED = supermask_runs.LEARNED
 
 
 def run(S: DLScale, base: str, criterion: str, seed: int, signed_constant: bool = False) -> RunConfig:
-    """One supermask run: `criterion`'s masks at levels 1..S.levels from a base network trained to convergence or
+    """One supermask run: `criterion`'s masks at levels 1..S.supermask_levels from a base network trained to convergence or
     stopped at `base` % validation accuracy (checked every iteration, so nearby targets give different bases)."""
     return supermask_runs.config(S.base(seed), criterion=criterion, base_acc=base, signed_constant=signed_constant,
-                                 levels=S.levels, eval_every=S.eval_every if base == "converged" else 1)
+                                 levels=S.supermask_levels, eval_every=S.eval_every if base == "converged" else 1)
+
+
+def learned(S: DLScale, seed: int) -> RunConfig:
+    """One learned supermask on trial `seed`'s initial weights, trained with Zhou et al.'s supermask optimiser."""
+    return supermask_runs.config(dataclasses.replace(S.base(seed), train=S.supermask_spec()), criterion=LEARNED)
 
 
 def grid(S: DLScale) -> list[RunConfig]:
     """Per trial: each base x criterion, plain and as signed constants; and one learned supermask."""
     return [run(S, b, c, t, sc) for t in S.trials for b in BASES for c in CRITERIA for sc in (False, True)] + \
-        [supermask_runs.config(S.base(t), criterion=LEARNED) for t in S.trials]
+        [learned(S, t) for t in S.trials]
 
 
 def levels(runs: pd.DataFrame) -> pd.DataFrame:
@@ -89,17 +95,25 @@ def dl5(runs: pd.DataFrame, scale: str) -> Verdict:
                   f"masks alike; held when the interval lies above +{WELL_ABOVE:g} points")
 
 
+# DL-6: better trained bases give better supermasks; judged from the least trained base (25%) to the 75% and the
+# converged base, since Adam reaches 25% and 50% validation accuracy a step or two apart (adjacent pairs shown)
+JUDGED_BASES = (("25", "75"), ("25", "converged"))
+
+
 @rule("DL-6")
 def dl6(runs: pd.DataFrame, scale: str) -> Verdict:
     lv, rows = levels(runs), []
     for crit in GOOD:
         for sc in (False, True):
-            for lo, hi in zip(BASES, BASES[1:]):
+            for lo, hi in dict.fromkeys(JUDGED_BASES + tuple(zip(BASES, BASES[1:]))):
                 e = welch(best(lv, crit, hi, sc), best(lv, crit, lo, sc))
+                judged = (lo, hi) in JUDGED_BASES
                 rows.append(effect_row({"model": "lenet300_100", "criterion": crit, "signed_constant": sc,
                                         "comparison": f"{crit}, {_variant(sc)}: base {_base(hi)} − base {_base(lo)}"},
-                                       e, above(e), published=np.nan))
-    return decide("DL-6", pd.DataFrame(rows), scale, "each supermask at its best pruning level per trial")
+                                       e, above(e) if judged else "", published=np.nan,
+                                       note="" if judged else "adjacent bases: shown"))
+    return decide("DL-6", pd.DataFrame(rows), scale, "each supermask at its best pruning level per trial; judged "
+                                                     "from the 25% base to the 75% and the converged base")
 
 
 def _base(base: str) -> str:
@@ -119,15 +133,20 @@ def table(runs: pd.DataFrame, S: DLScale) -> Any:
         cells.append(_cell(_base(base), "trained base network", "its own test accuracy", b))
         for crit in CRITERIA:
             for sc in (False, True):
-                for level in (x for x in S.curve_levels if x > 0):
+                for level in sorted({x for x in S.curve_levels if 0 < x <= S.supermask_levels} |
+                                    {S.supermask_levels}):
                     sel = lv[(lv["base"] == base) & (lv["criterion"] == crit) & (lv["signed_constant"] == sc)
                              & (lv["level"] == level)]["acc"]
                     cells.append(_cell(_base(base), crit + (" (signed constant)" if sc else ""),
                                        f"{100 * imp_density(S, level):.3g}%", sel))
     cells.append(_cell("none", "learned supermask", "learned density", lv[lv["criterion"] == LEARNED]["acc"]))
+    spec = S.supermask_spec()
     return paper_table(pd.DataFrame(cells), f"Ours: test accuracy (%) of the masked, untrained network, mean ± sd "
                                             f"over {len(S.trials)} trials at the {S.name} profile; columns: % of "
-                                            "weights remaining. The seed shows this as a figure only.")
+                                            f"weights remaining. The learned supermask trains {spec.epochs} epochs of "
+                                            f"SGD (momentum {spec.momentum:g}, lr {spec.lr:g}, batch "
+                                            f"{spec.batch_size}), Zhou et al.'s supermask optimiser. The seed shows "
+                                            "this as a figure only.")
 
 
 def _cell(group: str, row: str, col: str, x: pd.Series) -> dict[str, Any]:
