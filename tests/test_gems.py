@@ -103,6 +103,17 @@ def test_freeze_only_considers_weights_still_active():
     assert scores[flags].min() > scores[active & ~flags].max()
 
 
+def test_freezing_breaks_ties_at_random_not_by_layer_position():
+    net = ScoredNet(tiny(), "gem_miner", torch.Generator().manual_seed(0))
+    with torch.no_grad():  # every score clamped to 0: all tied
+        for s in net.scores.values():
+            s.zero_()
+    net.freeze(TINY // 2)
+    per_layer = [float(f.float().mean()) for f in net.flags.values()]
+    assert int(sum(int(f.sum()) for f in net.flags.values())) == TINY // 2
+    assert all(0.3 < d < 0.7 for d in per_layer), per_layer  # each layer loses about half, none all or nothing
+
+
 def test_gem_miner_gradient_goes_straight_through_to_the_scores():
     model = tiny(1)
     net = ScoredNet(model, "gem_miner", torch.Generator().manual_seed(1))
@@ -138,10 +149,14 @@ def test_edge_popup_keeps_exactly_k_per_layer_and_global_exactly_k_overall():
     ep.density = 0.3
     for n, m in ep.hard_masks().items():
         a = ep.scores[n].detach().abs().flatten()
-        k = round(0.3 * a.numel())
+        k = a.numel() - int(0.7 * a.numel())  # hidden-networks' GetSubnet: int((1 - k) n) pruned
         want = torch.zeros_like(a, dtype=torch.bool)
         want[torch.sort(a, descending=True).indices[:k]] = True
         assert int(m.sum()) == k and torch.equal(m.flatten(), want)
+    ep.density = 0.0059  # the cpu scale's sparsest: a layer of 72 weights keeps one (0.42 would round to none)
+    assert [int(m.sum()) for m in ep.hard_masks().values()] == [
+        n - int(0.9941 * n) for n in (p.numel() for p in ep.weights.values())]
+    assert min(int(m.sum()) for m in ep.hard_masks().values()) >= 1
     glob = ScoredNet(tiny(), "global_ep", torch.Generator().manual_seed(4))
     glob.density = 0.3
     kept = torch.cat([m.flatten() for m in glob.hard_masks().values()])

@@ -145,8 +145,9 @@ def test_cpu_scale_settings():
     assert {d: c.lam for d, c in cfgs.items()} == {0.0372: 3e-5, 0.0144: 1e-4, 0.0059: 1e-4}
     assert {(c.epochs, c.period, c.events, c.lr, c.batch_size, c.augment) for c in cfgs.values()} == \
         {(30, 1, 29, 0.1, 128, False)}
-    ft = gems.run(CPU, 0, 0.0144, "sr_v1").train
-    assert (ft.epochs, ft.lr, ft.batch_size, ft.augment) == (30, 0.01, 128, False)
+    ft = gems.run(CPU, 0, 0.0144, "sr_v1").train  # smart ratio at Su et al.'s lr, the gem at Table 15's
+    assert (ft.epochs, ft.lr, ft.batch_size, ft.augment) == (30, 0.1, 128, False)
+    assert gems.run(CPU, 0, 0.0144, "gem_miner").train.lr == 0.01
     assert gem_runs.search_config(gems.run(CPU, 0, 0.0144, "ep")).weight_decay == 5e-4
 
 

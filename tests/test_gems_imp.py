@@ -8,6 +8,7 @@ import pytest
 from ticketkit import imp
 from ticketkit.experiments import gems, gems_imp, gems_more, gems_rules2
 from ticketkit.grid import frame
+from ticketkit.models import layer_names
 from ticketkit.verdicts import FAILED, HELD, OPEN, evaluate
 
 CPU = gems.get_scale("cpu")
@@ -46,7 +47,7 @@ def test_imp_variants_have_the_rounds_rewind_points_and_levels_they_claim(profil
         assert c.train.epochs == (S.imp_short_epochs if rounds == "short" else S.imp_long_epochs)
         assert o["rewind_step"] == (S.imp_warm_step if start == "warm" else 0)
         assert (o["scope"], o["rate"], o["branch"], o.get("restart", "rewind")) == ("global", 0.2, "finetune", "rewind")
-        assert (o["finetune_epochs"], o["finetune_lr"]) == (S.finetune_epochs, S.setting(min(S.densities)).finetune_lr)
+        assert (o["finetune_epochs"], o["finetune_lr"]) == (S.finetune_epochs, S.imp_lr)
         d = gems.nearest(S, c.density)  # the deepest level keeping at least d (within 5% on a log scale)
         near = max(j for j in range(1, 40) if 0.8 ** j >= d * np.exp(-0.05))
         assert o["level"] == near and c.model == "resnet20_gem"
@@ -62,7 +63,7 @@ def test_smoke_levels_are_few_and_the_paper_scale_is_appendix_b():
     assert [gems_imp.level(d) for d in P.densities] == [3, 9, 14, 19, 23]
     c = gems_imp.imp_run(P, 0, MID)
     assert (c.train.lr, c.train.batch_size, c.train.momentum, c.train.weight_decay) == (0.1, 128, 0.9, 1e-4)
-    assert imp.options(c)["finetune_lr"] == 0.01
+    assert imp.options(c)["finetune_lr"] == 0.1  # IMP retrains at its own lr, not Table 15's
 
 
 def test_cost_accounting_equals_a_hand_sum():
@@ -105,9 +106,16 @@ def test_rg6_variants_above_v1_and_gem_above_the_best():
 def test_rg7_first_and_last_layers_against_smart_ratio():
     cfgs = [c for c in gems_more.layerwise(CPU) if gems.variant(dict(c.options)) in ("gem_miner", "imp", "sr_v1")]
     runs = made(cfgs, {})
+    names = layer_names(CPU.model, CPU.width)  # the input conv first, the 1x1-conv classifier last
+    assert names[0] == "conv1.weight" and names[-1] == "head.fc.weight" and len(names) == 20
     dens = {"gem_miner": (0.5, 0.1, 0.6), "imp": (0.05, 0.1, 0.2), "sr_v1": (0.1, 0.05, 0.3)}
-    runs["layer_densities"] = [dict(zip("abc", np.add(dens[gems.variant(dict(c.options))], 0.01 * c.seed)))
-                               for c in cfgs]
+
+    def stored(first: float, middle: float, last: float, seed: int) -> dict:
+        """A record's layer densities as the store returns them: sorted by name, the classifier second."""
+        d = {n: middle for n in names} | {names[0]: first, names[-1]: last}
+        return {n: d[n] + 0.01 * seed for n in sorted(d)}
+
+    runs["layer_densities"] = [stored(*dens[gems.variant(dict(c.options))], c.seed) for c in cfgs]
     v = evaluate("RG-7", runs, CPU.scale())
     got = {(r.comparison, r.outcome) for r in v.evidence.itertuples()}
     assert got == {("Gem-Miner − Smart ratio, first layer density (%)", HELD),

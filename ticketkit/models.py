@@ -215,6 +215,13 @@ def hidden_fan_in(name: str, width: float, image_size: int = 32) -> tuple[tuple[
     return tuple((n, int(p[0].numel())) for n, p in list(layers.items())[1:])
 
 
+@lru_cache(maxsize=None)
+def layer_names(name: str, width: float = 1.0) -> tuple[str, ...]:
+    """A registered model's prunable layers in module order (the first is the input layer, the last the
+    classifier); records store their per-layer dicts sorted by name, so read those in this order."""
+    return tuple(prunable_parameters(build_model(name, width=width)))
+
+
 def linear_names(model: nn.Module) -> set[str]:
     """Names of prunable weights that belong to nn.Linear layers."""
     return {f"{n}.weight" for n, m in model.named_modules() if isinstance(m, nn.Linear)}

@@ -117,6 +117,12 @@ def top_k(values: torch.Tensor, k: int) -> torch.Tensor:
     return flat.view(values.shape)
 
 
+def ep_keep(n: int, density: float) -> int:
+    """Edge-Popup's per-layer count as Ramanujan et al.'s GetSubnet takes it: n minus int((1 - k) n) pruned, so
+    every layer keeps at least one weight (rounding would empty a 72-weight input layer at 0.59%)."""
+    return n - int((1.0 - density) * n)
+
+
 def _split(flat: torch.Tensor, like: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """A flat tensor cut back into the shapes of `like`, in its order."""
     parts = torch.split(flat, [t.numel() for t in like.values()])
@@ -142,6 +148,7 @@ class ScoredNet:
         self.method = method
         self.weights = prunable_parameters(model)
         self.scores = {n: _initial_scores(p, method, generator) for n, p in self.weights.items()}
+        self.tie_seed = int(torch.randint(2**31, (1,), generator=generator))  # the freezing events' tie order
         self.flags = {n: torch.ones_like(p, dtype=torch.bool) for n, p in self.weights.items()}
         self.total = sum(p.numel() for p in self.weights.values())
         self.density = 1.0
@@ -152,7 +159,7 @@ class ScoredNet:
         if self.method == GEM_MINER:
             return {n: (s > 0.5) & self.flags[n] for n, s in self.scores.items()}
         if self.method == "ep":
-            return {n: top_k(s.abs(), round(self.density * s.numel())) for n, s in self.scores.items()}
+            return {n: top_k(s.abs(), ep_keep(s.numel(), self.density)) for n, s in self.scores.items()}
         flat = torch.cat([s.abs().flatten() for s in self.scores.values()])
         return _split(top_k(flat, round(self.density * self.total)), self.scores)
 
@@ -181,7 +188,12 @@ class ScoredNet:
         key = torch.cat([s.detach().flatten() for s in self.scores.values()])
         key = key.masked_fill(~flags, -math.inf if highest else math.inf)
         drop = int(flags.sum()) - active
-        flags[torch.topk(key, drop, largest=highest, sorted=False).indices] = False
+        # ties (many scores sit at the clamp's 0) fall in a random order, not by layer position: a seeded
+        # permutation, then a stable sort of the permuted keys
+        perm = torch.randperm(key.numel(), generator=torch.Generator().manual_seed(self.tie_seed + active))
+        perm = perm.to(key.device)
+        order = perm[torch.sort(key[perm], descending=highest, stable=True).indices]
+        flags[order[:drop]] = False
         self.flags = _split(flags, self.flags)
 
     def mask(self) -> Mask:

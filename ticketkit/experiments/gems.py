@@ -5,6 +5,7 @@ the tables ("variant") and the paper's published accuracies to set beside ours. 
 gems_figures, the verdict rules in gems_rules."""
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -83,7 +84,8 @@ class GemScale:
     imp_short_epochs: int = 8  # appendix B: "short" IMP rounds
     imp_long_epochs: int = 160  # "long" IMP rounds
     imp_warm_step: int = 1000  # warm rewinding: the iteration rewound to
-    imp_lr: float = 0.1
+    imp_lr: float = 0.1  # IMP's rounds and the retraining of its tickets
+    sr_lr: float = 0.1  # smart ratio's training (Su et al.: SGD 0.1), as appendix A trains competing methods
     long_factor: int = 20  # Table 4's long Gem-Miner: searches this many times longer (3000 of 150 epochs)
     long_period: int = 150  # and freezes every this many epochs (the paper: 150; 0 = long_factor x the period)
     batch_size: int = 128
@@ -124,7 +126,7 @@ class GemScale:
                 f"{each([s.period for s in at])} epoch(s) with λ {each([s.lam for s in at])} (Table 8), Edge-Popup "
                 f"family weight decay {self.ep_weight_decay:g} on the scores; fine-tuning {self.finetune_epochs} "
                 f"epochs (SGD lr {each([s.finetune_lr for s in at])}, momentum 0.9, wd 1e-4, lr / 10 at 80/150 and "
-                f"120/150 of the epochs); batch {self.batch_size}, {'with' if self.augment else 'no'} augmentation; "
+                f"120/150 of the epochs; smart ratio trains at lr {self.sr_lr:g}); batch {self.batch_size}, {'with' if self.augment else 'no'} augmentation; "
                 f"last-epoch test accuracy; long Gem-Miner searches {self.long_factor}x longer, freezing "
                 f"{f'every {self.long_period} epochs' if self.long_period else f'{self.long_factor}x as rarely'}; "
                 + gems_imp.describe(self))
@@ -190,6 +192,8 @@ def run(S: GemScale, seed: int, density: float, search: str, *, check: str = "no
     if search in gem_runs.ALLOCATIONS and (check != "none" or lam is not None or inverted or long):
         raise ValueError(f"{search} allocates random positions: check, lam, inverted and long apply to score "
                          "searches only; drop them")
+    if search in gem_runs.ALLOCATIONS:  # random weights trained from scratch, at smart ratio's own lr
+        base = dataclasses.replace(base, train=finetune_spec(S.finetune_epochs, S.sr_lr, S.batch_size, S.augment))
     if search in gem_runs.FROM_IMP:  # IMP as Figure 7 shows it: short-cold, at its level for the density
         return gem_runs.config(base, search=search, density=density, imp_run=gems_imp.imp_run(S, seed, density))
     if search in gem_runs.ALLOCATIONS:

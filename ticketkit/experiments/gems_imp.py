@@ -57,8 +57,9 @@ def round_epochs(S: ImpScale, rounds: str) -> int:
 
 
 def finetune_lr(S: ImpScale) -> float:
-    """The fine-tuning lr of every IMP level: Table 15's at the chapter's sparsest density (one per trajectory)."""
-    return float(S.setting(min(S.densities)).finetune_lr)
+    """The lr IMP retrains its tickets at: its own rounds' (appendix A: competing methods train with their authors'
+    settings; Table 15's lower lr is for fine-tuning the rare gems' constant-valued weights)."""
+    return float(S.imp_lr)
 
 
 def root(S: ImpScale, seed: int, rounds: str, start: str, restart: str = "rewind") -> RunConfig:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .. import reference_gems
+from ..models import layer_names
 from ..report import paper_table
 from ..runs import RunConfig
 from ..scoremask import GEM_MINER
@@ -122,8 +123,9 @@ def by_density(runs: pd.DataFrame, S: GemScale, names: Sequence[str], vs: Sequen
 def layer_table(runs: pd.DataFrame, S: GemScale) -> pd.DataFrame:
     """Figure 7's data: per variant, density and layer, the mean kept fraction (%) and the layer's size."""
     r = with_variant(runs)
-    rows = [(n, k, i, layer, 100 * float(v)) for n, k, dens in zip(r["variant"], r["kept"], r["layer_densities"])
-            if n in (GEM_MINER, "imp", "sr_v1", "ep") for i, (layer, v) in enumerate(dens.items())]
+    rows = [(n, k, i, layer, 100 * float(dens[layer]))
+            for n, k, dens, m, w in zip(r["variant"], r["kept"], r["layer_densities"], r["model"], r["width"])
+            if n in (GEM_MINER, "imp", "sr_v1", "ep") for i, layer in enumerate(layer_names(m, float(w)))]
     df = pd.DataFrame(rows, columns=["variant", "kept", "index", "layer", "density_pct"])
     return df.groupby(["variant", "kept", "index", "layer"], as_index=False)["density_pct"].mean()
 

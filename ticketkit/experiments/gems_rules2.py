@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .. import reference_gems
+from ..models import layer_names
 from ..scoremask import GEM_MINER
 from ..verdicts import Effect, Verdict, above, decide, matches, rule, welch
 from .gems import FIG2_DENSITY, label, with_variant
@@ -90,8 +91,9 @@ def rg6(runs: pd.DataFrame, scale: str) -> Verdict:
 def _layers(r: pd.DataFrame, name: str, kept: float, which: int) -> pd.Series:
     """One variant's density (%) of its first (which=0) or last (-1) prunable layer, per seed."""
     sel = r[(r["variant"] == name) & np.isclose(r["kept"], kept)]
-    return pd.Series([100 * float(list(d.values())[which]) for d in sel["layer_densities"]], index=sel["seed"],
-                     dtype=float).groupby(level=0).mean()
+    pick = [100 * float(d[layer_names(m, float(w))[which]])
+            for d, m, w in zip(sel["layer_densities"], sel["model"], sel["width"])]
+    return pd.Series(pick, index=sel["seed"], dtype=float).groupby(level=0).mean()
 
 
 @rule("RG-7")
