@@ -238,7 +238,8 @@ class SRContext:
     imp_densities: DensityInput | None = None  # IMP's layer densities at this target (v4, v6)
     batches: Iterable[Batch] | None = None  # training batches for the v4 score and the v5/v6 tuning
     steps: int = 100  # SGD steps of the v5/v6 tuning
-    lr: float = 0.1  # per-weight step size of the v5/v6 tuning
+    lr: float = 0.1  # per-weight step size of the v5/v6 tuning: small moves, as the paper's v5 moved little; much
+    # larger steps empty layers until the sampled network's output is uniform (loss ln 10), which eq. 1 rewards
     radius: float = 0.25  # relative size of the v4 search ball
     score_batches: int = 2  # batches of the v4 score (sampled loss, 4 masks each)
     seed: int = 0
