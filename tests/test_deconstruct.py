@@ -43,8 +43,16 @@ def test_dl1_judges_each_curve_against_random_by_its_mean_over_the_pruned_levels
 def test_dl2_ranks_by_area_under_the_curve_against_the_best_of_the_rest():
     runs = made({"magnitude_increase": {1: 96.0, 2: 95.0}, "movement": {1: 96.0, 2: 94.0},
                  "large_final": {1: 95.5, 2: 93.0}, "large_init": {1: 95.0, 2: 93.4}, "random": {1: 90, 2: 85}})
-    ev = evaluate("DL-2", runs, "made").evidence.set_index("criterion")["outcome"]
-    assert ev.to_dict() == {"magnitude_increase": HELD, "movement": HELD, "large_final": OPEN}
+    ev = evaluate("DL-2", runs, "made").evidence
+    ranked = ev[ev["comparison"].str.contains("best of the rest")].set_index("criterion")["outcome"]
+    assert ranked.to_dict() == {"magnitude_increase": HELD, "movement": HELD, "large_final": OPEN}
+    # under strong pruning (the deepest level, 2) against the dense 97.0 with margin 0.2: 95, 94, 93 all fall short
+    kept = ev[ev["comparison"].str.contains("dense")]
+    assert list(kept["level"]) == [2, 2, 2] and set(kept["outcome"]) == {FAILED}
+    close = made({c: {1: 97.0, 2: 96.95} for c in ("magnitude_increase", "movement", "large_final")}
+                 | {"random": {1: 90, 2: 85}})
+    ev = evaluate("DL-2", close, "made").evidence
+    assert set(ev[ev["comparison"].str.contains("dense")]["outcome"]) == {HELD}
 
 
 def test_dl3_asks_same_sign_to_keep_up_at_every_level_and_diff_sign_to_fall_beyond_the_margin():

@@ -92,6 +92,7 @@ def area(r: pd.DataFrame, criterion: str) -> pd.Series:
 @rule("DL-2")
 def dl2(runs: pd.DataFrame, scale: str) -> Verdict:
     r = _runs(runs)
+    m, why = dense_margin(r[r["level"] == 0].assign(method="dense"), ACC)
     r = r[r["action"] == "rewind"] if len(r) else r
     present = [c for c in r["criterion"].dropna().unique() if len(area(r, c))]
     others = [c for c in present if c not in BEST]
@@ -103,8 +104,14 @@ def dl2(runs: pd.DataFrame, scale: str) -> Verdict:
             rows.append(effect_row({"model": "lenet300_100", "criterion": c,
                                     "comparison": f"{c} − {rival} (best of the rest), mean over levels"}, e,
                                    above(e), published=np.nan))
+    dense = r[r["level"] == 0][ACC].astype(float)
+    for c in (c for c in BEST if c in present):
+        deepest, d = _levels(r, c)[-1]
+        e = welch(_acc(r, c, deepest), dense)
+        rows.append(_row(c, deepest, d, f"{c} − dense, deepest level (keeps the dense accuracy)", e,
+                         as_good_as(e, m), margin=m))
     return decide("DL-2", pd.DataFrame(rows), scale, "area under the curve: each trial's mean test accuracy at early "
-                                                     "stopping over the pruned levels")
+                                                     f"stopping over the pruned levels; {why}")
 
 
 def _signs(cid: str, family: str, runs: pd.DataFrame, scale: str) -> Verdict:
