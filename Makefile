@@ -28,6 +28,7 @@ bench: setup
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/scoring_cost.py
 	$(BIN)/python bench/precision.py
+	$(BIN)/python bench/eval_batch.py
 
 clean:
 	rm -rf _build book/generated
