@@ -39,7 +39,7 @@ def _levels(r: pd.DataFrame, *criteria: str) -> list[tuple[int, float]]:
     return [(lv, float(r[(r["level"] == lv) & (r["criterion"] == criteria[0])]["density"].iloc[0])) for lv in common]
 
 
-SHOWN = "shown per level; the curve is judged by its mean over the pruned levels"
+SHOWN = "shown; the mean over the levels decides"
 NOT_CLAIMED = "shown; the claim does not speak of it"
 
 
