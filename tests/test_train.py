@@ -99,3 +99,20 @@ def test_evaluation_seconds_are_counted_apart_from_training(monkeypatch, many):
     wall = time.perf_counter() - t0
     assert len(calls) > 4  # the curve's points and each epoch's test and validation
     assert all(0.05 * len(calls) <= r.eval_s <= wall for r in results)
+
+
+def test_evaluation_does_not_depend_on_its_batch_size(monkeypatch):
+    """Against a hand loop over single images: accuracy and mean loss are per-image quantities (eval mode)."""
+    monkeypatch.setenv("TICKETKIT_PRECISION", "fp32")
+    data = load_data("digits", image_size=8)
+    torch.manual_seed(0)
+    model = build_model("conv2", 1, 10, 8, 0.25)
+    x, y = data.test_x[:300], data.test_y[:300]
+    model.eval()
+    with torch.no_grad():
+        out = torch.cat([model(data.normalizer(x.device)(x[i:i + 1])) for i in range(len(y))])
+    want_acc = 100.0 * float((out.argmax(1) == y).float().mean())
+    want_loss = float(torch.nn.functional.cross_entropy(out, y))
+    for batch in (7, 64, train_mod.EVAL_BATCH):
+        acc, loss = train_mod.evaluate(model, data, x, y, batch)
+        assert acc == pytest.approx(want_acc) and loss == pytest.approx(want_loss, rel=1e-5)
