@@ -27,8 +27,9 @@ LEARNED = supermask_runs.LEARNED
 
 
 def run(S: DLScale, base: str, criterion: str, seed: int, signed_constant: bool = False) -> RunConfig:
-    """One supermask run: `criterion`'s masks at levels 1..S.supermask_levels from a base network trained to convergence or
-    stopped at `base` % validation accuracy (checked every iteration, so nearby targets give different bases)."""
+    """One supermask run: `criterion`'s masks at levels 1..S.supermask_levels from a base network trained to
+    convergence or stopped at `base` % validation accuracy (checked every iteration, so nearby targets give
+    different bases)."""
     return supermask_runs.config(S.base(seed), criterion=criterion, base_acc=base, signed_constant=signed_constant,
                                  levels=S.supermask_levels, eval_every=S.eval_every if base == "converged" else 1)
 

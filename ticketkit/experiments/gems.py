@@ -126,7 +126,8 @@ class GemScale:
                 f"{each([s.period for s in at])} epoch(s) with λ {each([s.lam for s in at])} (Table 8), Edge-Popup "
                 f"family weight decay {self.ep_weight_decay:g} on the scores; fine-tuning {self.finetune_epochs} "
                 f"epochs (SGD lr {each([s.finetune_lr for s in at])}, momentum 0.9, wd 1e-4, lr / 10 at 80/150 and "
-                f"120/150 of the epochs; smart ratio trains at lr {self.sr_lr:g}); batch {self.batch_size}, {'with' if self.augment else 'no'} augmentation; "
+                f"120/150 of the epochs; smart ratio trains at lr {self.sr_lr:g}); batch {self.batch_size}, "
+                f"{'with' if self.augment else 'no'} augmentation; "
                 f"last-epoch test accuracy; long Gem-Miner searches {self.long_factor}x longer, freezing "
                 f"{f'every {self.long_period} epochs' if self.long_period else f'{self.long_factor}x as rarely'}; "
                 + gems_imp.describe(self))
@@ -189,10 +190,10 @@ def run(S: GemScale, seed: int, density: float, search: str, *, check: str = "no
     smart-ratio allocation (sr_v2 / sr_v5 borrowing from the chapter's Gem-Miner run, sr_v4 / sr_v6 from its short-cold
     IMP run), then fine-tuning."""
     base = S.base(seed, density)
-    if search in gem_runs.ALLOCATIONS and (check != "none" or lam is not None or inverted or long):
-        raise ValueError(f"{search} allocates random positions: check, lam, inverted and long apply to score "
-                         "searches only; drop them")
     if search in gem_runs.ALLOCATIONS:  # random weights trained from scratch, at smart ratio's own lr
+        if check != "none" or lam is not None or inverted or long:
+            raise ValueError(f"{search} allocates random positions: check, lam, inverted and long apply to score "
+                             "searches only; drop them")
         base = dataclasses.replace(base, train=finetune_spec(S.finetune_epochs, S.sr_lr, S.batch_size, S.augment))
     if search in gem_runs.FROM_IMP:  # IMP as Figure 7 shows it: short-cold, at its level for the density
         return gem_runs.config(base, search=search, density=density, imp_run=gems_imp.imp_run(S, seed, density))
