@@ -127,3 +127,26 @@ def test_slider_works_offline_in_headless_chromium(server, page):
     assert not errors, f"page errors: {errors}"
     assert before_label != after_label
     assert before != after and after.strip()
+
+
+def test_parallel_kernels_share_the_cores_and_a_lone_one_uses_them_all(tmp_path, monkeypatch):
+    """Two kernels at once get cpu_count // 2 threads each (2-thread kernels side by side on 2 cores ran 8x
+    slower); a notebook executed alone keeps every core."""
+    import os
+    monkeypatch.delenv("TICKETKIT_THREADS", raising=False)
+    (tmp_path / "notebooks").mkdir()
+    code = "import torch\nfrom ticketkit.train import default_device\ndefault_device()\nthreads = torch.get_num_threads()"
+    for name in ("a", "b", "c"):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("profile = 'smoke'"),
+                                             nbformat.v4.new_code_cell(code + "\nprint('threads', threads)")])
+        nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+        nb.cells[0].metadata["tags"] = ["parameters"]
+        nb.metadata["ticketkit"] = {"summary": name == "c"}
+        nbformat.write(nb, tmp_path / "notebooks" / f"{name}.ipynb")
+    (tmp_path / "_toc.yml").write_text("root: intro\nchapters:\n" + "".join(
+        f"  - file: book/generated/{n}\n" for n in "abc"))
+    out = book.execute("smoke", root=tmp_path, jobs=2)
+    printed = {p.stem: nbformat.read(p, as_version=4).cells[-1].outputs[0]["text"] for p in out}
+    share = max(1, (os.cpu_count() or 1) // 2)
+    assert printed == {"a": f"threads {share}\n", "b": f"threads {share}\n", "c": f"threads {os.cpu_count()}\n"}
+    assert "TICKETKIT_THREADS" not in os.environ  # only the pool's worker processes were told

@@ -116,3 +116,21 @@ def test_evaluation_does_not_depend_on_its_batch_size(monkeypatch):
     for batch in (7, 64, train_mod.EVAL_BATCH):
         acc, loss = train_mod.evaluate(model, data, x, y, batch)
         assert acc == pytest.approx(want_acc) and loss == pytest.approx(want_loss, rel=1e-5)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CPU threads are set only when training on the CPU")
+def test_cpu_threads_are_every_core_unless_ticketkit_threads_says(monkeypatch):
+    import os
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("TICKETKIT_THREADS", "1")
+        assert train_mod.default_device().type == "cpu" and torch.get_num_threads() == 1
+        monkeypatch.delenv("TICKETKIT_THREADS")
+        train_mod.default_device()
+        assert torch.get_num_threads() == os.cpu_count()
+        for bad in ("two", "0", "-1"):
+            monkeypatch.setenv("TICKETKIT_THREADS", bad)
+            with pytest.raises(ValueError, match=f"TICKETKIT_THREADS='{bad}' is not a positive whole number"):
+                train_mod.default_device()
+    finally:
+        torch.set_num_threads(before)

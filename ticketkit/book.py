@@ -69,8 +69,8 @@ def execute(profile: str, names: list[str] | None = None, compute: bool = False,
             jobs: int | None = None) -> list[Path]:
     """Run each notebook headless (progress bars off) into book/generated/; with compute=False the notebooks
     use stored runs only and say what is missing. `jobs` notebooks run at once (None: one per CPU core when
-    nothing is computed, else one; concurrent grids share the store safely, but trainings side by side on few
-    cores are slower than one after another)."""
+    nothing is computed, else one; concurrent grids share the store safely, and each kernel trains on its share
+    of the cores, cpu_count // jobs threads)."""
     wanted = check_names(names, root) if names else toc_notebooks(root)
     for name in wanted:
         if not (root / "notebooks" / f"{name}.ipynb").is_file():
@@ -79,8 +79,10 @@ def execute(profile: str, names: list[str] | None = None, compute: bool = False,
     (root / "book" / "generated").mkdir(parents=True, exist_ok=True)
     out: list[Path] = []
     for stage in execution_stages(wanted, root):
-        args = [(name, profile, compute, root) for name in stage]
-        if jobs > 1 and len(stage) > 1:
+        parallel = jobs > 1 and len(stage) > 1
+        threads = max(1, (os.cpu_count() or 1) // jobs) if parallel else None  # each kernel its share of the cores
+        args = [(name, profile, compute, root, threads) for name in stage]
+        if parallel:
             with ProcessPoolExecutor(min(jobs, len(stage)), mp_context=multiprocessing.get_context("spawn")) as pool:
                 out += list(pool.map(_execute_one, args))
         else:
@@ -88,11 +90,16 @@ def execute(profile: str, names: list[str] | None = None, compute: bool = False,
     return out
 
 
-def _execute_one(job: tuple[str, str, bool, Path]) -> Path:
-    """Execute one notebook with papermill into book/generated/ and hide its parameters; prints its time."""
+def _execute_one(job: tuple[str, str, bool, Path, int | None]) -> Path:
+    """Execute one notebook with papermill into book/generated/ and hide its parameters; prints its time.
+
+    `threads` (set only in a pool worker's own process) caps the kernel's threads: with more threads than cores,
+    each parallel op's barrier waits for a descheduled thread, and two 2-thread kernels on 2 cores ran 8x slower."""
     import papermill as pm
 
-    name, profile, compute, root = job
+    name, profile, compute, root, threads = job
+    if threads:
+        os.environ["TICKETKIT_THREADS"] = str(threads)  # the kernel inherits it; train.default_device obeys it
     dst = root / "book" / "generated" / f"{name}.ipynb"
     start = time.perf_counter()
     pm.execute_notebook(str(root / "notebooks" / f"{name}.ipynb"), str(dst), cwd=str(root), kernel_name="python3",

@@ -116,10 +116,15 @@ def curve_point(step: int, train_loss: float | None, test: tuple[float, float],
 
 
 def default_device() -> torch.device:
-    """CUDA when present, else the CPU with every core in use."""
+    """CUDA when present, else the CPU with every core in use, or $TICKETKIT_THREADS threads where that is set (a
+    process sharing the cores with others: more threads than cores make each barrier wait on a descheduled one)."""
     if torch.cuda.is_available():
         return torch.device("cuda")
-    torch.set_num_threads(os.cpu_count() or 1)
+    threads = os.environ.get("TICKETKIT_THREADS") or str(os.cpu_count() or 1)
+    if not threads.isdigit() or int(threads) < 1:
+        raise ValueError(f"TICKETKIT_THREADS={threads!r} is not a positive whole number of CPU threads: set it to "
+                         f"one (e.g. 1), or unset it to use every core")
+    torch.set_num_threads(int(threads))
     return torch.device("cpu")
 
 
