@@ -18,6 +18,15 @@ def test_list_names_every_method_and_check_with_a_description():
             assert e.description in line
 
 
+def test_run_help_names_every_grid():
+    from ticketkit.experiments import GRIDS
+
+    out = subprocess.run([sys.executable, "-m", "ticketkit", "run", "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    listed = " ".join(out.split()).split("grid names: ")[1].split(" options:")[0]
+    assert listed.split(", ") == list(GRIDS)
+
+
 def test_unknown_profile_on_the_command_line():
     res = subprocess.run([sys.executable, "-m", "ticketkit", "book", "--profile", "huge", "--no-build"],
                          capture_output=True, text=True)

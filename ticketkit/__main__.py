@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="list models, datasets, pruning methods and sanity checks")
     r = sub.add_parser("run", help="compute (or complete) the grids of experiments headless, storing each run")
-    r.add_argument("experiments", nargs="+", help="grid names: dense, su, lottery, deconstruct")
+    r.add_argument("experiments", nargs="+", help="grid names: dense, su, lottery, deconstruct, gems")
     r.add_argument("--profile", default="cpu")
     r.add_argument("--models", nargs="+", help="only these models (of the grid's models at the profile)")
     r.add_argument("--scheduler", help="train on this Dask scheduler (tcp://host:8786); default $TICKETKIT_SCHEDULER")
