@@ -127,6 +127,18 @@ def test_lt6_compares_rewinding_and_warm_up_with_rewinding_to_init_where_the_net
     assert judged["rewind_k"] == HELD and judged["warmup"] == OPEN
 
 
+def test_the_dense_premise_line_averages_level_0_without_and_with_warm_up_per_length():
+    from ticketkit.experiments import lottery_rewind as rewind
+
+    S = rewind.get_scale("smoke")  # lengths 1 and 2
+    rows = [{"train.epochs": 1, "train.warmup_epochs": warm, "opt.rewind_step": 0, "opt.level": level,
+             "density": 0.1 ** level, "final_test_acc": acc}
+            for warm, accs in ((0.0, (10.0, 20.0)), (0.5, (70.0, 80.0))) for acc in accs for level in (0, 1)]
+    line = rewind.premise(pd.DataFrame(rows), S)
+    assert "1 epoch: 15.0% without warm-up, 75.0% with it." in line and "2 epochs" not in line
+    assert "No level-0 runs" in rewind.premise(pd.DataFrame(rows).iloc[:0], S)
+
+
 def test_lt7_asks_fine_tuned_to_match_scratch_e_to_lag_and_scratch_b_to_match():
     rows = []
     for arm, plan, acc, sd in (("unpruned", None, 93.0, 0.3), ("finetuned", "vgg16_a", 93.3, 0.1),

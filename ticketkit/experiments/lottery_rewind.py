@@ -142,7 +142,7 @@ def figure(runs: pd.DataFrame, S: RewindScale) -> plt.Figure:
                 g = sel.groupby("remaining")["final_test_acc"].agg(["mean", "std"])
                 ax.errorbar(g.index, g["mean"], yerr=g["std"].fillna(0), marker="o", ms=3, capsize=2, label=label)
         remaining_axis(ax, r["remaining"] if len(r) else ())
-        ax.set_title(f"{e} epochs", fontsize=9)
+        ax.set_title(f"{e} epoch{'s' * (e != 1)}", fontsize=9)
         ax.set_xlabel("weights remaining (%, log scale)")
     axes[0][0].set_ylabel("test accuracy, last epoch (%)")
     axes[0][0].legend(fontsize=7)
@@ -158,3 +158,22 @@ def verdicts(runs: pd.DataFrame, S: RewindScale) -> list[Verdict]:
 def effects(vs: Sequence[Verdict], S: RewindScale) -> plt.Figure:
     return effects_figure(vs, "LT-6: rewinding to iteration k or warm-up, minus rewinding to init", S.scale(),
                           f"{S.dataset}, {S.name} profile", "CIFAR-10")
+
+
+def premise(runs: pd.DataFrame, S: RewindScale) -> str:
+    """The dense network's last-epoch accuracy (level 0) at each length, without and with warm-up: the claim
+    presumes a dense VGG-19 that trains at this learning rate, and rewinding to iteration k inherits its start."""
+    r = with_variant(runs) if len(runs) else runs
+    parts = []
+    for e in S.lengths:
+        dense = {v: r[(r["epochs"] == e) & (r["variant"] == v) & (r["level"] == 0)]["final_test_acc"] if len(r)
+                 else pd.Series(dtype=float) for v in ("rewind_0", "warmup")}
+        if all(len(a) for a in dense.values()):
+            parts.append(f"{e} epoch{'s' * (e != 1)}: {dense['rewind_0'].mean():.1f}% without warm-up, "
+                         f"{dense['warmup'].mean():.1f}% with it")
+    if not parts:
+        return "**The dense network.** No level-0 runs are stored yet."
+    return (f"**The dense network** (level 0, mean over seeds, lr {S.lr:g}): {'; '.join(parts)}. The claim presumes "
+            f"a dense VGG-19 that trains at this learning rate. Where it does not without warm-up, its weights at "
+            f"iteration {S.rewind_step} come from that unstable start, and rewinding to them carries it into every "
+            f"level.")
