@@ -9,17 +9,16 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 
+import torch
+
 from _common import made_data, timed
+from ticketkit.models import build_model
+from ticketkit.train import TrainSpec, default_device, train
 
 
 def images_per_s(threads: int, steps: int) -> float:
     """One training in a fresh process on `threads` threads (the env var is read by default_device)."""
     os.environ["TICKETKIT_THREADS"] = str(threads)
-    import torch
-
-    from ticketkit.models import build_model
-    from ticketkit.train import TrainSpec, default_device, train
-
     default_device()
     spec = TrainSpec(epochs=1, batch_size=64, lr=0.01, augment=False)
     torch.manual_seed(0)

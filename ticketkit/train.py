@@ -123,7 +123,7 @@ def default_device() -> torch.device:
     threads = os.environ.get("TICKETKIT_THREADS") or str(os.cpu_count() or 1)
     if not threads.isdigit() or int(threads) < 1:
         raise ValueError(f"TICKETKIT_THREADS={threads!r} is not a positive whole number of CPU threads: set it to "
-                         f"one (e.g. 1), or unset it to use every core")
+                         f"a whole number such as 1, or unset it to use every core")
     torch.set_num_threads(int(threads))
     return torch.device("cpu")
 

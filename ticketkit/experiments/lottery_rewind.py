@@ -163,11 +163,11 @@ def effects(vs: Sequence[Verdict], S: RewindScale) -> plt.Figure:
 def premise(runs: pd.DataFrame, S: RewindScale) -> str:
     """The dense network's last-epoch accuracy (level 0) at each length, without and with warm-up: the claim
     presumes a dense VGG-19 that trains at this learning rate, and rewinding to iteration k inherits its start."""
-    r = with_variant(runs) if len(runs) else runs
+    r = with_variant(runs) if len(runs) else None
     parts = []
-    for e in S.lengths:
-        dense = {v: r[(r["epochs"] == e) & (r["variant"] == v) & (r["level"] == 0)]["final_test_acc"] if len(r)
-                 else pd.Series(dtype=float) for v in ("rewind_0", "warmup")}
+    for e in S.lengths if r is not None else ():
+        dense = {v: r[(r["epochs"] == e) & (r["variant"] == v) & (r["level"] == 0)]["final_test_acc"]
+                 for v in ("rewind_0", "warmup")}
         if all(len(a) for a in dense.values()):
             parts.append(f"{e} epoch{'s' * (e != 1)}: {dense['rewind_0'].mean():.1f}% without warm-up, "
                          f"{dense['warmup'].mean():.1f}% with it")
