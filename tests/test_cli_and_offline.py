@@ -33,6 +33,11 @@ def test_unknown_profile_on_the_command_line():
     assert res.returncode != 0 and "unknown profile 'huge'" in res.stderr
 
 
+def test_resume_files_of_an_unknown_grid_is_a_usage_error_naming_the_grids():
+    res = subprocess.run([sys.executable, "-m", "ticketkit", "resume-files", "lotery"], capture_output=True, text=True)
+    assert res.returncode == 2 and "unknown grid 'lotery'; choose from dense, su, lottery" in res.stderr
+
+
 @pytest.mark.skipif(shutil.which("npm") is None, reason="npm is needed to fetch the pinned widget files")
 def test_vendored_widget_files_are_fetched_and_tampering_is_repaired(tmp_path):
     files = offline.vendor(tmp_path)

@@ -43,6 +43,9 @@ def test_resume_files_carry_a_stored_gems_search_so_its_checks_elsewhere_reuse_i
     gem, shuffled = (gem_runs.config(BASE, **opts, check=c) for c in ("none", "shuffle"))
     here = Store()
     grid([gem], here, progress=False)
+    borrower = gem_runs.config(BASE, **{**opts, "search": "sr_v2"})
+    assert resume_files(here, [shuffled]) == resume_files(here, [borrower]) == [trained.path(gem)]
+    assert resume_files(here, []) == resume_files(here, [gem_runs.config(BASE, search="sr_v1", density=0.1)]) == []
     elsewhere = tmp_path / "elsewhere"  # another machine: the records and the listed files only
     for f in [here.path(gem), *resume_files(here)]:
         (elsewhere / f.relative_to(here.root)).parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from ticketkit import imp
-from ticketkit.experiments import gems, gems_imp, gems_more, gems_rules2
+from ticketkit.experiments import gems, gems_imp, gems_studies, gems_studies_rules
 from ticketkit.grid import frame
 from ticketkit.models import layer_names
 from ticketkit.verdicts import FAILED, HELD, OPEN, evaluate
@@ -68,18 +68,18 @@ def test_smoke_levels_are_few_and_the_paper_scale_is_appendix_b():
 
 def test_cost_accounting_equals_a_hand_sum():
     S = gems.get_scale("smoke")
-    cfgs = gems_more.cost_grid(S)
+    cfgs = gems_studies.cost_grid(S)
     runs = made(cfgs, {}, gem_miner={"search_epochs": 3, "search_s": 2.0}, ep={"search_epochs": 3, "search_s": 4.0},
                 sr_v1={"search_epochs": 0, "search_s": 0.0},
                 imp_long_cold_ticket={"wall_s": 0.5, "eval_s": 0.1, "batch": 2})
-    c = gems_rules2.cost(gems.with_variant(runs), 0.41).set_index(["variant", "seed"])
+    c = gems_studies_rules.cost(gems.with_variant(runs), 0.41).set_index(["variant", "seed"])
     # levels 0..3 behind level 4's mask, each trained beside one other run, its evaluations left out
     assert c.loc[("imp_long_cold", 0)].tolist() == [4 * S.imp_long_epochs, pytest.approx(4 * (0.5 - 0.1) / 2)]
     assert c.loc[("gem_miner", 1)].tolist() == [3, 2.0] and c.loc[("sr_v1", 0)].tolist() == [0, 0]
 
 
 def test_rg4_wall_time_decides_and_the_epoch_ratio_is_shown():
-    cfgs = gems_more.cost_grid(CPU)
+    cfgs = gems_studies.cost_grid(CPU)
     extra = {"gem_miner": {"search_epochs": 30, "search_s": 10.0}, "ep": {"search_epochs": 30, "search_s": 10.0},
              "sr_v1": {"search_epochs": 0, "search_s": 0.0}}
     fast = made(cfgs, {}, imp_long_cold_ticket={"wall_s": 6.0, "eval_s": 1.0, "batch": 1}, **extra)
@@ -93,7 +93,7 @@ def test_rg4_wall_time_decides_and_the_epoch_ratio_is_shown():
 
 
 def test_rg6_variants_above_v1_and_gem_above_the_best():
-    cfgs = gems_more.sr_variants(CPU)
+    cfgs = gems_studies.sr_variants(CPU)
     v = evaluate("RG-6", made(cfgs, {"sr_v1": (0, 60), "sr_v2": (0, 70), "sr_v3": (0, 50), "sr_v4": (0, 75),
                                      "sr_v5": (0, 60), "sr_v6": (0, 61), "gem_miner": (0, 80)}), CPU.scale())
     assert outcomes(v) == {("SR-v2 − Smart ratio", MID): HELD, ("SR-v3 − Smart ratio", MID): FAILED,
@@ -104,7 +104,7 @@ def test_rg6_variants_above_v1_and_gem_above_the_best():
 
 
 def test_rg7_first_and_last_layers_against_smart_ratio():
-    cfgs = [c for c in gems_more.layerwise(CPU) if gems.variant(dict(c.options)) in ("gem_miner", "imp", "sr_v1")]
+    cfgs = [c for c in gems_studies.layerwise(CPU) if gems.variant(dict(c.options)) in ("gem_miner", "imp", "sr_v1")]
     runs = made(cfgs, {})
     names = layer_names(CPU.model, CPU.width)  # the input conv first, the 1x1-conv classifier last
     assert names[0] == "conv1.weight" and names[-1] == "head.fc.weight" and len(names) == 20
@@ -127,7 +127,7 @@ def test_rg7_first_and_last_layers_against_smart_ratio():
 def test_rg8_short_cold_matches_long_warm_when_sparse_and_only_the_gem_is_accurate_before_finetuning():
     acc = {"gem_miner": (60, 80), "imp": (10, 70), "imp_short_warm": (10, 70), "imp_long_cold": (10, 70),
            "imp_long_warm": (70, 70.2)}
-    v = evaluate("RG-8", made(gems_more.imp_figure(CPU), acc), CPU.scale())
+    v = evaluate("RG-8", made(gems_studies.imp_figure(CPU), acc), CPU.scale())
     o = outcomes(v)
     short_long = "IMP (short, cold) − IMP (long, warm)"
     assert {k: x for k, x in o.items() if "long, warm" in k[0] and "Gem" not in k[0]} == \
@@ -139,7 +139,7 @@ def test_rg8_short_cold_matches_long_warm_when_sparse_and_only_the_gem_is_accura
 
 
 def test_rg9_long_gem_miner_above_gem_miner_and_close_to_lr_rewinding():
-    cfgs = gems_more.long_gm(CPU)
+    cfgs = gems_studies.long_gm(CPU)
     v = evaluate("RG-9", made(cfgs, {"gem_miner": (0, 70), "gem_miner_long": (0, 72), "lr_rewinding": (0, 75),
                                      "imp_long_warm": (0, 60)}), CPU.scale())
     assert outcomes(v) == {("Long Gem-Miner − Gem-Miner", MID): HELD,

@@ -177,6 +177,15 @@ def test_a_trajectory_resumes_elsewhere_from_its_resume_files_alone_as_if_never_
     assert resumed[cols].equals(whole[cols])
 
 
+def test_resume_files_for_a_grids_missing_runs_leave_finished_trials_behind(trained):
+    store = Store()
+    grid(runs(range(3), seeds=(0, 1)), store, progress=False)
+    assert resume_files(store) == sorted(trained_cache.path(c) for c in runs([0, 2], seeds=(0, 1)))
+    pending = runs([3], seeds=(1,)) + runs([2], ("reinit",), seeds=(1,))  # seed 0's trajectory is finished
+    assert resume_files(store, pending) == sorted(trained_cache.path(c) for c in runs([0, 2], seeds=(1,)))
+    assert resume_files(store, []) == []
+
+
 def test_a_cache_without_its_mask_is_walked_past_silently_and_not_listed(trained, recwarn):
     store = Store()
     grid(runs(range(3)), store, progress=False)

@@ -116,15 +116,24 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("--compute", action="store_true", help="train runs missing from results/ (default: use the store)")
     b.add_argument("--jobs", type=positive_int, metavar="N", help="notebooks executed at once (default: one per CPU "
                    "core, or one with --compute: trainings side by side on few cores are slower)")
-    sub.add_parser("resume-files", help="print the cached networks that let IMP grids resume on another machine")
+    f = sub.add_parser("resume-files", help="print the cached networks that let IMP grids and gem checks resume on "
+                       "another machine")
+    f.add_argument("experiments", nargs="*", help="only what these grids' missing runs start from (default: every "
+                   "stored trajectory and search)")
+    f.add_argument("--profile", default="cpu", help="the grids' profile (default cpu)")
     args = parser.parse_args(argv)
     if args.cmd == "list":
         list_registries()
     elif args.cmd == "resume-files":
+        from .profiles import get_profile
         from .resume import resume_files
         from .store import Store
 
-        print("\n".join(str(p) for p in resume_files(Store())))
+        store = Store()
+        plans = checked(f, lambda: select(args.experiments, get_profile(args.profile), None))
+        pending = [c for cfgs in plans.values() for c in cfgs if store.get(c) is None] if args.experiments else None
+        for path in resume_files(store, pending):
+            print(path)
     elif args.cmd == "run":
         from .data import DatasetNotFound
         from .profiles import get_profile

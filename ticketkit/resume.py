@@ -9,7 +9,7 @@ on one machine resumes on another from the same networks, without retraining the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from . import gem_runs, imp, trained
 from .runs import RunConfig
@@ -38,9 +38,10 @@ def _cached(cfg: RunConfig, need: str) -> dict[str, Any] | None:
     return blob if blob is not None and isinstance(blob.get(need), dict) else None
 
 
-def resume_files(store: Store) -> list[Path]:
+def resume_files(store: Store, pending: Sequence[RunConfig] | None = None) -> list[Path]:
     """Per IMP trial in `store`: the cached level-0 network and the deepest cached ticket level holding its mask
-    (what resume needs); per stored Gem-Miner run: its cached search. Sorted."""
+    (what resume needs); per stored Gem-Miner run: its cached search. Sorted. With `pending` (the runs a grid still
+    lacks), only the files those runs would start from: finished trajectories and searches stay behind."""
     roots: set[Path] = set()
     deepest: dict[tuple[Any, ...], tuple[int, Path]] = {}
     for rec in store.records():
@@ -55,7 +56,29 @@ def resume_files(store: Store) -> list[Path]:
         if level == 0:
             roots.add(trained.path(cfg))
             continue
-        trial = (imp.trajectory_key(cfg), cfg.seed, cfg.data_seed)
+        trial = _trial(cfg)
         if level > deepest.get(trial, (0, Path()))[0]:
             deepest[trial] = (level, trained.path(cfg))
+    if pending is not None:
+        wanted = {_trial(c) for c in pending if c.method == "imp"}
+        deepest = {t: v for t, v in deepest.items() if t in wanted}
+        roots &= {p for c in pending for p in _starts(c)}
     return sorted(roots | {p for _, p in deepest.values()})
+
+
+def _trial(cfg: RunConfig) -> tuple[Any, ...]:
+    """An IMP run's trial: its trajectory family, seed and data seed."""
+    return (imp.trajectory_key(cfg), cfg.seed, cfg.data_seed)
+
+
+def _starts(cfg: RunConfig) -> list[Path]:
+    """The cached networks a pending run starts from: its trajectory's level 0, or the Gem-Miner search that its
+    sanity check reuses or whose layer densities it borrows."""
+    if cfg.method == "imp":
+        return [trained.path(imp.level_config(cfg, 0))]
+    if cfg.method != "gem":
+        return []
+    search = dict(cfg.options)["search"]
+    if search in gem_runs.FROM_GEM:
+        return [trained.path(gem_runs.searched_config(gem_runs.gem_config(cfg)))]
+    return [trained.path(gem_runs.searched_config(cfg))] if search == "gem_miner" else []

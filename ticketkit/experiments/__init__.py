@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from ..profiles import Profile
 from ..runs import RunConfig
-from . import (deconstruct_rules, deconstruct_supermask, gems_rules, gems_rules2, lottery_rules,  # noqa: F401
+from . import (deconstruct_rules, deconstruct_supermask, gems_rules, gems_studies_rules, lottery_rules,  # noqa: F401
                su_rules)  # (their rules)
 
 
@@ -44,7 +44,7 @@ def notebook_grids(chapter: str | None = None) -> dict[str, NotebookGrid]:
     """Every notebook's grid (or one chapter's: "su", "lottery", "deconstruct", "gems") as a function of the
     profile, with its scale;
     the lottery chapter's grids in the order its CPU budget is best spent."""
-    from . import (deconstruct, gems, gems_more as gm, lottery, lottery_conv, lottery_liu, lottery_rewind, lottery_size,
+    from . import (deconstruct, gems, gems_studies as st, lottery, lottery_conv, lottery_liu, lottery_rewind, lottery_size,
                    lottery_structured, su)
 
     out: dict[str, dict[str, NotebookGrid]] = {
@@ -72,12 +72,12 @@ def notebook_grids(chapter: str | None = None) -> dict[str, NotebookGrid]:
             "rg_sanity_prospr": _at(gems.get_scale, gems.prospr_sanity),
             "rg_ep_variants": _at(gems.get_scale, gems.ep_variants),
             "rg_sparsity_trajectory": _at(gems.get_scale, gems.sparsity_trajectory),
-            "rg_cost": _at(gems.get_scale, gm.cost_grid),
-            "rg_long_gm": _at(gems.get_scale, gm.long_gm),
-            "rg_sr_variants": _at(gems.get_scale, gm.sr_variants),
-            "rg_layerwise": _at(gems.get_scale, gm.layerwise),
-            "rg_pre_vs_post": _at(gems.get_scale, gm.pre_vs_post),
-            "rg_imp_variants": _at(gems.get_scale, gm.imp_figure),
+            "rg_cost": _at(gems.get_scale, st.cost_grid),
+            "rg_long_gm": _at(gems.get_scale, st.long_gm),
+            "rg_sr_variants": _at(gems.get_scale, st.sr_variants),
+            "rg_layerwise": _at(gems.get_scale, st.layerwise),
+            "rg_pre_vs_post": _at(gems.get_scale, st.pre_vs_post),
+            "rg_imp_variants": _at(gems.get_scale, st.imp_figure),
         },
     }
     if chapter is not None:

@@ -1,4 +1,4 @@
-"""The rare-gems chapter's second half: the grids of its cost (Table 1, Figure 5), long Gem-Miner (Table 4),
+"""The rare-gems chapter's further studies: the grids of its cost (Table 1, Figure 5), long Gem-Miner (Table 4),
 smart-ratio variants (Table 16), layerwise densities (Figure 7), pre- vs post-finetune (Figure 9) and IMP variants
 (Figure 10) pages, and their tables and figures (ours, the paper's number beneath where a table prints one)."""
 from __future__ import annotations
@@ -19,7 +19,7 @@ from . import gems_imp
 from .gems import FIG2_DENSITY, GemScale, label, nearest, run, with_variant
 from .gems_figures import STAGES, _by_density, _cell, _outcomes, _pub, pct
 from .gems_rules import ACC, PRE, seeds
-from .gems_rules2 import COST, COST_IMP, SR_RUN, cost
+from .gems_studies_rules import COST, COST_IMP, SR_RUN, cost
 
 TABLE4 = (GEM_MINER, "gem_miner_long", "imp_long_warm", gems_imp.LRR)
 FIG10 = (GEM_MINER, *gems_imp.IMP_LABELS)

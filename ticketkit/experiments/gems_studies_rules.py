@@ -1,4 +1,4 @@
-"""The rare-gems chapter's second half of verdict rules (RG-4, RG-6, RG-7, RG-8, RG-9) and the cost accounting of
+"""The rare-gems chapter's further studies' verdict rules (RG-4, RG-6, RG-7, RG-8, RG-9) and the cost accounting of
 Table 1: per density, differences of seed means with 95% Welch intervals, the published effect beside ours where
 seed 004 prints one (Tables 1, 4, 16); margins from Gem-Miner's seed-to-seed spread (gems_rules.gem_margin)."""
 from __future__ import annotations
