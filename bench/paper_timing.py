@@ -74,7 +74,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--iterations", type=int, default=300, help="iterations timed per family")
     ap.add_argument("--k", type=int, default=8, help="members trained together for the fully connected net")
-    ap.add_argument("--families", default="*", help="only the families whose names match this pattern, e.g. 'ResNet-20*'")
+    ap.add_argument("--families", default="*", help="only families whose names match this pattern ('ResNet-20*')")
     args = ap.parse_args()
     device = default_device()
     name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"

@@ -44,8 +44,8 @@ def notebook_grids(chapter: str | None = None) -> dict[str, NotebookGrid]:
     """Every notebook's grid (or one chapter's: "su", "lottery", "deconstruct", "gems") as a function of the
     profile, with its scale;
     the lottery chapter's grids in the order its CPU budget is best spent."""
-    from . import (deconstruct, gems, gems_studies as st, lottery, lottery_conv, lottery_liu, lottery_rewind, lottery_size,
-                   lottery_structured, su)
+    from . import (deconstruct, gems, gems_studies as st, lottery, lottery_conv, lottery_liu, lottery_rewind,
+                   lottery_size, lottery_structured, su)
 
     out: dict[str, dict[str, NotebookGrid]] = {
         "su": {n: (lambda P, g=g: (g(P), P.scale())) for n, g in su.NOTEBOOK_GRIDS.items()},
