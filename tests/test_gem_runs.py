@@ -1,6 +1,7 @@
 """Gem runs: bad options fail before training; sanity checks reuse the gem's cached search (one search for the
 gem and its checks); the shuffled gem keeps each layer's count; smart-ratio runs place exactly the variant's
 counts; BatchNorm calibration before pre-finetune accuracy is a plain average over the calibration images."""
+import dataclasses
 import shutil
 
 import pytest
@@ -43,8 +44,10 @@ def test_resume_files_carry_a_stored_gems_search_so_its_checks_elsewhere_reuse_i
     gem, shuffled = (gem_runs.config(BASE, **opts, check=c) for c in ("none", "shuffle"))
     here = Store()
     grid([gem], here, progress=False)
-    borrower = gem_runs.config(BASE, **{**opts, "search": "sr_v2"})
-    assert resume_files(here, [shuffled]) == resume_files(here, [borrower]) == [trained.path(gem)]
+    borrower = gem_runs.config(dataclasses.replace(BASE, train=dataclasses.replace(FT, lr=0.1)),
+                               **{**opts, "search": "sr_v2"})  # fine-tunes at another lr, as smart ratio does
+    assert len(resume_files(here)) == 1
+    assert resume_files(here, [shuffled]) == resume_files(here, [borrower]) == resume_files(here)
     assert resume_files(here, []) == resume_files(here, [gem_runs.config(BASE, search="sr_v1", density=0.1)]) == []
     elsewhere = tmp_path / "elsewhere"  # another machine: the records and the listed files only
     for f in [here.path(gem), *resume_files(here)]:
@@ -52,8 +55,10 @@ def test_resume_files_carry_a_stored_gems_search_so_its_checks_elsewhere_reuse_i
         shutil.copy(f, elsewhere / f.relative_to(here.root))
     monkeypatch.setenv("TICKETKIT_RESULTS", str(elsewhere))
     monkeypatch.setattr(gem_runs, "search", lambda *a, **k: pytest.fail("searched again"))
-    rec = grid([gem, shuffled], Store(), progress=False)
-    assert rec["layer_densities"].iloc[0] == rec["layer_densities"].iloc[1]  # the same gem, shuffled
+    dens = grid([gem, shuffled, borrower], Store(), progress=False).set_index("key")["layer_densities"]
+    assert dens[gem.key()] == dens[shuffled.key()]  # the same gem, shuffled
+    for name in ("conv1.weight", "head.fc.weight"):  # the borrower took the reported gem's end-layer densities
+        assert dens[borrower.key()][name] == pytest.approx(dens[gem.key()][name], abs=1e-3)
 
 
 def test_sanity_checks_reuse_the_gems_search(monkeypatch):

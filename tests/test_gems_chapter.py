@@ -143,8 +143,13 @@ def test_paper_scale_is_the_papers_setting():
 def test_cpu_scale_settings():
     cfgs = {d: gem_runs.search_config(gems.run(CPU, 0, d, "gem_miner")) for d in CPU.densities}
     assert {d: c.lam for d, c in cfgs.items()} == {0.0372: 3e-5, 0.0144: 1e-4, 0.0059: 1e-4}
-    assert {(c.epochs, c.period, c.events, c.lr, c.batch_size, c.augment) for c in cfgs.values()} == \
-        {(30, 1, 29, 0.1, 128, False)}
+    assert {(c.epochs, c.period, c.events, c.batch_size, c.augment) for c in cfgs.values()} == \
+        {(30, 1, 29, 128, False)}
+    for d, c in cfgs.items():  # lr x optimiser steps as in the paper: Table 8's lr 0.1, 150 epochs of 50,000 // 128
+        assert c.lr * (5000 // 128) * c.epochs == pytest.approx(0.1 * (50_000 // 128) * 150, rel=0.01), d
+    assert gem_runs.search_config(gems.run(CPU, 0, 0.0144, "ep")).lr == cfgs[0.0144].lr  # Edge-Popup alike
+    long = gem_runs.search_config(gems.run(CPU, 0, 0.0144, "gem_miner", long=True))
+    assert (long.lr, long.epochs) == (cfgs[0.0144].lr, 7 * 30)  # the same step size, searching 7x longer
     ft = gems.run(CPU, 0, 0.0144, "sr_v1").train  # smart ratio at Su et al.'s lr, the gem at Table 15's
     assert (ft.epochs, ft.lr, ft.batch_size, ft.augment) == (30, 0.1, 128, False)
     assert gems.run(CPU, 0, 0.0144, "gem_miner").train.lr == 0.01
@@ -159,10 +164,18 @@ def test_cpu_scale_settings():
     ({"search_epochs": 1}, ValueError, "does not fit in search_epochs = 1"),
     ({"densities": [-0.1]}, TypeError, "densities"),
     ({"lam": 1e-4}, KeyError, "unknown parameter"),
+    ({"train_subset": 0}, TypeError, "train_subset"),
+    ({"augment": 1}, TypeError, "true or false"),
 ])
 def test_cpu_scale_refuses_bad_values(overrides, error, match):
     with pytest.raises(error, match=match):
         gems.get_scale("cpu", overrides)
+
+
+def test_matching_the_papers_search_steps_needs_a_training_subset_to_count_them():
+    with pytest.raises(ValueError, match="give train_subset"):
+        gems.get_scale("smoke", {"match_search_steps": True})
+    assert gems.get_scale("cpu", {"match_search_steps": False}).setting(0.0144).search_lr == 0.1  # Table 8's
 
 
 def test_notebook_parameters_reach_the_scale():

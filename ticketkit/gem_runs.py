@@ -26,7 +26,7 @@ from .runs import Prepared, RunConfig, load_run_data, record
 from .scoremask import SEARCH_METHODS, SearchConfig, sanity_variant, search
 from .store import Store
 from .supermask import calibrated_accuracy
-from .train import default_device, train
+from .train import TrainSpec, default_device, train
 
 SCORE_SEARCHES = tuple(SEARCH_METHODS)
 ALLOCATIONS = ("sr_v1", "sr_v3", "sr_v2", "sr_v5", "sr_v4", "sr_v6")  # smart-ratio variants
@@ -99,6 +99,14 @@ def searched_config(cfg: RunConfig) -> RunConfig:
     return dataclasses.replace(cfg, options=tuple({**dict(cfg.options), "check": "none"}.items()))
 
 
+def search_key(cfg: RunConfig) -> RunConfig:
+    """What a cached search is stored under: the run without its check and with only the training fields the
+    search reads (batch, augmentation), so sanity checks and the smart-ratio runs borrowing its densities find the
+    gem's own search whatever they fine-tune with."""
+    train = TrainSpec(batch_size=cfg.train.batch_size, augment=cfg.train.augment)
+    return dataclasses.replace(searched_config(cfg), train=train)
+
+
 def compute(cfgs: list[RunConfig], progress: bool = False) -> Iterator[dict[str, Any]]:
     """Each gem run's record, in order."""
     for cfg in cfgs:
@@ -113,7 +121,7 @@ def _model(cfg: RunConfig, data: DataBundle, signed: bool) -> nn.Module:
 
 def _searched(cfg: RunConfig, data: DataBundle, progress: bool) -> dict[str, Any]:
     """The search of `cfg` (its check ignored): from the cache, else run now and cached."""
-    base = searched_config(cfg)
+    base = search_key(cfg)
     cached = trained.load(base, needs=("mask",))
     if cached is not None:
         return cached

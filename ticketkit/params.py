@@ -82,6 +82,10 @@ def _like(name: str, default: Any, value: Any) -> Any:
     """`value` in the type of `default` (a list for a tuple field, ints accepted for floats), or TypeError."""
     def one(kind: type, x: Any) -> Any:
         x = float(x) if kind is float and isinstance(x, int) and not isinstance(x, bool) else x
+        if kind is bool:
+            if not isinstance(x, bool):
+                raise TypeError
+            return x
         if not isinstance(x, kind) or isinstance(x, bool) or (isinstance(x, (int, float)) and x < 0):
             raise TypeError
         return x
@@ -94,12 +98,13 @@ def _like(name: str, default: Any, value: Any) -> Any:
                 raise TypeError
             return tuple(one(kind, x) for x in items)
         out = one(int if default is None else type(default), value)
-        if isinstance(out, (int, float)) and out == 0 and name not in ("weight_decay", "momentum"):
+        if isinstance(out, (int, float)) and not isinstance(out, bool) and out == 0 and \
+                name not in ("weight_decay", "momentum"):
             raise TypeError
         return out
     except TypeError:
         kind = type(default[0]).__name__ if isinstance(default, tuple) and default else type(default).__name__
         what = f"a non-empty list of {kind} values (0 or more)" if isinstance(default, tuple) else \
-            f"a positive {'int' if default is None else kind}"
+            "true or false" if isinstance(default, bool) else f"a positive {'int' if default is None else kind}"
         raise TypeError(f"{name} = {value!r} is not valid: expected {what}") from None
 

@@ -47,7 +47,7 @@ def resume_files(store: Store, pending: Sequence[RunConfig] | None = None) -> li
     for rec in store.records():
         cfg = RunConfig.from_dict(rec["config"])
         if cfg.method == "gem" and dict(cfg.options)["search"] == "gem_miner":
-            roots |= {p for p in [trained.path(gem_runs.searched_config(cfg))] if p.is_file()}
+            roots |= {p for p in [trained.path(gem_runs.search_key(cfg))] if p.is_file()}
         if cfg.method != "imp" or imp.options(cfg)["branch"] != "ticket":
             continue
         level = int(imp.options(cfg)["level"])
@@ -80,5 +80,5 @@ def _starts(cfg: RunConfig) -> list[Path]:
         return []
     search = dict(cfg.options)["search"]
     if search in gem_runs.FROM_GEM:
-        return [trained.path(gem_runs.searched_config(gem_runs.gem_config(cfg)))]
-    return [trained.path(gem_runs.searched_config(cfg))] if search == "gem_miner" else []
+        return [trained.path(gem_runs.search_key(gem_runs.gem_config(cfg)))]
+    return [trained.path(gem_runs.search_key(cfg))] if search == "gem_miner" else []
