@@ -79,27 +79,30 @@ CLAIMS: tuple[Claim, ...] = (
           "minus random below zero", "dl_criteria"),
     Claim("DL-2", DL, "magnitude_increase, movement and large_final are the best criteria and keep the dense "
           "accuracy under strong pruning.", "area under the curve (each trial's mean accuracy at early stopping "
-          "over the pruned levels): each of the three minus the best of the other criteria above zero; and at the "
-          "deepest level, each minus the dense network as good as (above -m)", "dl_criteria"),
-    Claim("DL-3", DL, "large_final_same_sign matches large_final; large_final_diff_sign collapses.", "per pruned "
-          "level, same_sign minus large_final as good as (above -m); diff_sign minus large_final, each trial's mean "
-          "over the pruned levels (it falls as pruning deepens), below -m",
+          "over the pruned levels every criterion has): each of the three minus the best of the other criteria above "
+          "zero; and at the level nearest 3.6% remaining, each minus the dense network as good as (above -m)", "dl_criteria"),
+    Claim("DL-3", DL, "large_final_same_sign matches large_final; large_final_diff_sign collapses.", "each trial's "
+          "mean over the pruned levels: same_sign minus large_final within noise (inside ±m), diff_sign minus "
+          "large_final below -m; and diff_sign's gap to large_final at the deepest level minus the gap at the "
+          "shallowest below zero (it drops as pruning deepens)",
           "dl_signs_large_final"),
     Claim("DL-4", DL, "magnitude_increase_same_sign matches magnitude_increase; the diff_sign variant collapses.",
-          "per pruned level, same_sign minus magnitude_increase as good as (above -m); diff_sign minus "
-          "magnitude_increase, each trial's mean over the pruned levels, below -m", "dl_signs_magnitude_increase"),
+          "as DL-3: each trial's mean over the pruned levels, same_sign minus magnitude_increase within noise "
+          "(inside ±m), diff_sign minus magnitude_increase below -m; and diff_sign's gap widening from the "
+          "shallowest to the deepest level", "dl_signs_magnitude_increase"),
     Claim("DL-5", DL, "Supermasks on the untrained network are far above chance.", "test accuracy of the masked, "
           "untrained network from a converged base, each mask at its best pruning level per trial: "
           "large_final_same_sign and magnitude_increase_same_sign (initial weights and signed constants) and the "
           "learned supermask minus random masks (best level alike) above +10 points", "dl_supermasks"),
     Claim("DL-6", DL, "Better-trained base models give better supermasks.", "the same best-level accuracy at "
           "initialisation for the two sign-keeping criteria, the base stopped at 75% validation accuracy and the "
-          "converged base each minus the base stopped at 25%: above zero (adjacent bases shown)", "dl_supermasks"),
+          "converged base each minus the base stopped at 25%, and the converged base minus the 75% one: above zero "
+          "(25% against 50% shown)", "dl_supermasks"),
     Claim("DL-7", DL, "Keeping initial signs matters for kept weights; freezing pruned weights at zero vs at init "
           "changes the result.", "test accuracy at early stopping of the large_final ticket, each action minus "
-          "rewinding (pruned weights zero): signed constant as good as (above -m) at every pruned level; random "
-          "reinit and reshuffle below zero, and pruned weights frozen at init different from zero (the interval "
-          "excludes zero; inside [-m, m] it fails), each by the trial's mean over the pruned levels; frozen at "
+          "rewinding (pruned weights zero), each by the trial's mean over the pruned levels: signed constant as good "
+          "as (above -m); random reinit and reshuffle below zero; pruned weights frozen at init different from zero "
+          "(the interval excludes zero; inside [-m, m] it fails); frozen at "
           "init except those that shrank is shown, not judged", "dl_mask_actions"),
     Claim("RG-1", RG, "Gem-Miner finds accurate subnetworks before any weight training; IMP and smart ratio are "
           "near chance then.", "test accuracy before fine-tuning, per density: Gem-Miner minus smart ratio above "

@@ -6,14 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..verdicts import (FAILED, HELD, OPEN, Verdict, above, as_good_as, below, decide, dense_margin, effect_row, rule,
-                        welch)
+from ..verdicts import (FAILED, HELD, OPEN, Verdict, above, as_good_as, below, decide, dense_margin, effect_row,
+                        matches, rule, welch)
 
 ACC = "early_stop_test_acc"
 # (criterion expected above random, its complement expected below): Zhou et al.'s complementary pairs
 PAIRS = (("large_final", "small_final"), ("large_init", "small_init"),
          ("large_init_large_final", "small_init_small_final"))
 BEST = ("magnitude_increase", "movement", "large_final")
+STRONG = 0.036  # DL-2's "strong pruning": the level nearest 3.6% remaining, the deepest point LT-1 judges
 
 
 def _runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -23,7 +24,8 @@ def _runs(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _acc(r: pd.DataFrame, criterion: str, level: int) -> pd.Series:
-    return r[(r["criterion"] == criterion) & (r["level"] == level)][ACC].astype(float)
+    """Per trial: a criterion's test accuracy at early stopping at one level."""
+    return r[(r["criterion"] == criterion) & (r["level"] == level)].groupby("seed")[ACC].mean().astype(float)
 
 
 def _row(criterion: str, level: int, density: float, comparison: str, e, outcome: str, **extra) -> dict:  # type: ignore[no-untyped-def]
@@ -52,8 +54,8 @@ def _curve(r: pd.DataFrame, levels: list[int]) -> pd.Series:
 def curve_cells(test: pd.DataFrame, base: pd.DataFrame, name: str, comparison: str, judge=None, **extra  # type: ignore[no-untyped-def]
                 ) -> list[dict]:
     """One curve against another: the effect at each common pruned level (shown), and (given a `judge`) the
-    deciding cell on each trial's mean over those levels: "one curve above the other at most pruning levels",
-    where the shallow levels, at which every criterion keeps the dense accuracy, would decide nothing."""
+    deciding cell on each trial's mean over all those levels (the area under the curve), which stands for "one
+    curve above the other at most pruning levels" with one test instead of one per level."""
     levels = sorted(set(test[test["level"] > 0]["level"]) & set(base[base["level"] > 0]["level"]))
     rows = []
     for level in levels:
@@ -83,10 +85,9 @@ def dl1(runs: pd.DataFrame, scale: str) -> Verdict:
                                                      "accuracy over the pruned levels is; per-level effects shown")
 
 
-def area(r: pd.DataFrame, criterion: str) -> pd.Series:
-    """Per trial: mean test accuracy at early stopping over the pruned levels (the area under the curve)."""
-    sel = r[(r["criterion"] == criterion) & (r["level"] > 0)]
-    return sel.groupby("seed")[ACC].mean()
+def area(r: pd.DataFrame, criterion: str, levels: list[int]) -> pd.Series:
+    """Per trial: mean test accuracy at early stopping over `levels` (the area under the curve)."""
+    return _curve(_of(r, criterion), levels)
 
 
 @rule("DL-2")
@@ -94,24 +95,26 @@ def dl2(runs: pd.DataFrame, scale: str) -> Verdict:
     r = _runs(runs)
     m, why = dense_margin(r[r["level"] == 0].assign(method="dense"), ACC)
     r = r[r["action"] == "rewind"] if len(r) else r
-    present = [c for c in r["criterion"].dropna().unique() if len(area(r, c))]
+    present = [c for c in r["criterion"].dropna().unique() if len(_levels(r, c))]
+    common = [lv for lv, _ in _levels(r, *present)] if present else []  # every criterion over the same levels
     others = [c for c in present if c not in BEST]
     rows = []
-    if others and all(c in present for c in BEST):
-        rival = max(others, key=lambda c: area(r, c).mean())
+    if others and all(c in present for c in BEST) and common:
+        rival = max(others, key=lambda c: area(r, c, common).mean())
         for c in BEST:
-            e = welch(area(r, c), area(r, rival))
+            e = welch(area(r, c, common), area(r, rival, common))
             rows.append(effect_row({"model": "lenet300_100", "criterion": c,
                                     "comparison": f"{c} − {rival} (best of the rest), mean over levels"}, e,
                                    above(e), published=np.nan))
     dense = r[r["level"] == 0][ACC].astype(float)
     for c in (c for c in BEST if c in present):
-        deepest, d = _levels(r, c)[-1]
-        e = welch(_acc(r, c, deepest), dense)
-        rows.append(_row(c, deepest, d, f"{c} − dense, deepest level (keeps the dense accuracy)", e,
-                         as_good_as(e, m), margin=m))
+        level, d = min(_levels(r, c), key=lambda ld: abs(np.log(ld[1] / STRONG)))
+        e = welch(_acc(r, c, level), dense)
+        rows.append(_row(c, level, d, f"{c} − dense, level nearest {100 * STRONG:g}% remaining (keeps the dense "
+                                      "accuracy)", e, as_good_as(e, m), margin=m))
     return decide("DL-2", pd.DataFrame(rows), scale, "area under the curve: each trial's mean test accuracy at early "
-                                                     f"stopping over the pruned levels; {why}")
+                                                     "stopping over the pruned levels every criterion has; strong "
+                                                     f"pruning: the level nearest {100 * STRONG:g}% remaining; {why}")
 
 
 def _signs(cid: str, family: str, runs: pd.DataFrame, scale: str) -> Verdict:
@@ -119,14 +122,31 @@ def _signs(cid: str, family: str, runs: pd.DataFrame, scale: str) -> Verdict:
     m, why = dense_margin(r[r["level"] == 0].assign(method="dense"), ACC)
     r = r[r["action"] == "rewind"] if len(r) else r
     same, diff = f"{family}_same_sign", f"{family}_diff_sign"
-    rows = []
-    for level, d in _levels(r, family, same):
-        e = welch(_acc(r, same, level), _acc(r, family, level))
-        rows.append(_row(same, level, d, f"{same} − {family}", e, as_good_as(e, m), margin=m))
-    rows += curve_cells(_of(r, diff), _of(r, family), diff, f"{diff} − {family} (far below: under −m)",
+    rows = curve_cells(_of(r, same), _of(r, family), same, f"{same} − {family} (within noise: inside ±m)",
+                       lambda e: matches(e, m), margin=m)
+    rows += curve_cells(_of(r, diff), _of(r, family), diff, f"{diff} − {family} (below: under −m)",
                         lambda e: below(e, -m), margin=m)
-    return decide(cid, pd.DataFrame(rows), scale, f"{why}; same-sign judged at every level, diff-sign by its mean "
-                                                  "over the pruned levels (it falls as pruning deepens)")
+    rows += _falling(r, diff, family)
+    return decide(cid, pd.DataFrame(rows), scale, f"{why}; each variant by its trials' mean over the pruned levels; "
+                                                  "the diff-sign collapse also as a gap that widens from the "
+                                                  "shallowest to the deepest level")
+
+
+def _gap(r: pd.DataFrame, test: str, base: str, level: int) -> pd.Series:
+    """Per trial: test − base at one level (trials share their level-0 network, so the gap pairs them)."""
+    return (_acc(r, test, level) - _acc(r, base, level)).dropna()
+
+
+def _falling(r: pd.DataFrame, test: str, base: str) -> list[dict]:
+    """"Drops rapidly as pruning deepens": per trial, test − base at the deepest common level against the same gap
+    at the shallowest; held when the interval of the change lies below zero."""
+    levels = _levels(r, test, base)
+    if len(levels) < 2:
+        return []
+    (first, _), (deepest, d) = levels[0], levels[-1]
+    e = welch(_gap(r, test, base, deepest), _gap(r, test, base, first))
+    return [_row(test, deepest, d, f"({test} − {base}) at level {deepest} minus at level {first} (the gap widens)",
+                 e, below(e))]
 
 
 @rule("DL-3")
@@ -149,10 +169,10 @@ def differs(e, margin: float) -> str:  # type: ignore[no-untyped-def]
     return FAILED if -margin <= e.lo and e.hi <= margin else OPEN
 
 
-# DL-7: each action of the large_final ticket against rewinding with pruned weights zero, and how it is judged:
-# the sign-keeping constant as good as rewinding at every level; losing the sign pattern (reinit, reshuffle) below
-# and freezing the pruned weights at their initial values different, by the curves' means; the paper's third
-# mask-0 variant is shown, not judged (the claim does not speak of it)
+# DL-7: each action of the large_final ticket against rewinding with pruned weights zero, and how it is judged by
+# the curves' means: the sign-keeping constant as good as rewinding; losing the sign pattern (reinit, reshuffle)
+# below; freezing the pruned weights at their initial values different; the paper's third mask-0 variant is shown,
+# not judged (the claim does not speak of it)
 ACTION_TESTS = {"signed_constant": "as good as", "reinit": "below", "reshuffle": "below", "frozen": "differs",
                 "frozen_unless_decreased": ""}
 
@@ -165,14 +185,7 @@ def dl7(runs: pd.DataFrame, scale: str) -> Verdict:
     rewind, rows = r[r["action"] == "rewind"], []
     for action, how in ACTION_TESTS.items():
         test, what = r[r["action"] == action], f"{action} − rewind" + (f" ({how})" if how else "")
-        if how == "as good as":
-            for level, g in test[test["level"] > 0].groupby("level"):
-                base = rewind[rewind["level"] == level][ACC]
-                if len(base):
-                    e = welch(g[ACC], base)
-                    rows.append(_row(action, int(level), float(g["density"].iloc[0]), what, e, as_good_as(e, m),
-                                     action=action, margin=m))
-        else:
-            judge = {"below": below, "differs": lambda e: differs(e, m), "": None}[how]
-            rows += curve_cells(test, rewind, action, what, judge, action=action, margin=m)
+        judge = {"as good as": lambda e: as_good_as(e, m), "below": below, "differs": lambda e: differs(e, m),
+                 "": None}[how]
+        rows += curve_cells(test, rewind, action, what, judge, action=action, margin=m)
     return decide("DL-7", pd.DataFrame(rows), scale, why)
