@@ -166,6 +166,7 @@ def test_cpu_scale_settings():
     ({"lam": 1e-4}, KeyError, "unknown parameter"),
     ({"train_subset": 0}, TypeError, "train_subset"),
     ({"augment": 1}, TypeError, "true or false"),
+    ({"match_seeds": [2, 3]}, ValueError, "repeat seeds"),
 ])
 def test_cpu_scale_refuses_bad_values(overrides, error, match):
     with pytest.raises(error, match=match):

@@ -13,7 +13,7 @@ from ticketkit.verdicts import FAILED, HELD, OPEN, evaluate
 
 CPU = gems.get_scale("cpu")
 MID = 0.0144
-SPREAD = (-0.5, 0.0, 0.5)
+SPREAD = (-0.5, 0.0, 0.5, -0.25, 0.25)  # seeds 3 and 4: the further seeds of the matched variants
 
 
 def made(cfgs, acc, **extra) -> pd.DataFrame:
@@ -131,11 +131,24 @@ def test_rg8_short_cold_matches_long_warm_when_sparse_and_only_the_gem_is_accura
     o = outcomes(v)
     short_long = "IMP (short, cold) − IMP (long, warm)"
     assert {k: x for k, x in o.items() if "long, warm" in k[0] and "Gem" not in k[0]} == \
-        {(short_long, 0.0144): OPEN, (short_long, 0.0059): OPEN}
+        {(short_long, 0.0144): HELD, (short_long, 0.0059): HELD}
     assert o[("Gem-Miner − IMP (short, cold)", 0.0372)] == HELD
     assert o[("Gem-Miner − IMP (long, warm)", MID)] == FAILED
-    assert "margin m = 1.0" in v.note  # 2 x sd 0.5: [-1.33, 0.93] straddles +-1.0
+    assert "margin m = 1.0" in v.note  # 2 x Gem-Miner's sd 0.5: on 5 seeds [-0.78, 0.38] lies inside +-1.0
+    e = v.evidence.set_index(["comparison", "density"]).loc[(short_long, MID)]
+    assert (e["n"], e["lo"], e["hi"]) == ("5 vs 5", -0.78, 0.38)
+    three = made([c for c in gems_studies.imp_figure(CPU) if c.seed < 3], acc)  # on 3 seeds: [-1.33, 0.93]
+    assert outcomes(evaluate("RG-8", three, CPU.scale()))[(short_long, MID)] == OPEN
     assert "3.72" not in str(sorted(k[1] for k in o if "long, warm" in k[0] and "Gem" not in k[0]))
+
+
+def test_only_the_variants_a_matches_cell_compares_get_the_further_seeds():
+    for grid, matched in ((gems_studies.imp_figure, {"imp", "imp_long_warm"}),
+                          (gems_studies.long_gm, {"gem_miner_long", "lr_rewinding"})):
+        r = gems.with_variant(made(grid(CPU), {}))
+        r = r[r["variant"].isin(["gem_miner", "gem_miner_long", "lr_rewinding", *gems_imp.IMP_LABELS])]
+        got = r.groupby("variant")["seed"].agg(lambda x: tuple(sorted(set(x)))).to_dict()
+        assert got == {v: (0, 1, 2, 3, 4) if v in matched else (0, 1, 2) for v in got} and matched <= set(got)
 
 
 def test_rg9_long_gem_miner_above_gem_miner_and_close_to_lr_rewinding():

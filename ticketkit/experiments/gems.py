@@ -75,6 +75,7 @@ class GemScale:
     image_size: int = 32
     train_subset: int | None = None
     seeds: tuple[int, ...] = (0, 1, 2)
+    match_seeds: tuple[int, ...] = (3, 4)  # more seeds for both sides of RG-8's and RG-9's "matches" cells
     densities: tuple[float, ...] = (0.5, 0.1374, 0.0372, 0.0144, 0.0059)
     search_epochs: int = 150
     period: int = 0
@@ -130,9 +131,11 @@ class GemScale:
         at = [self.setting(d) for d in self.densities]
         each = lambda xs: "/".join(f"{x:g}" for x in (xs if len(set(xs)) > 1 else xs[:1]))  # noqa: E731
         data = f", {self.train_subset} training images" if self.train_subset else ""
+        more = f" ({len(self.seeds) + len(self.match_seeds)} for the variants a 'matches' cell compares: RG-8's " \
+               "IMP pair, RG-9's long Gem-Miner and LR rewinding)" if self.match_seeds else ""
         kept = "/".join(f"{100 * d:.4g}" for d in self.densities)
         return (f"profile `{self.name}`: {self.dataset}{data} at {self.image_size} px, {self.model} "
-                f"x{self.width:g}, {len(self.seeds)} seeds, densities {kept}% of weights kept (a value per density "
+                f"x{self.width:g}, {len(self.seeds)} seeds{more}, densities {kept}% of weights kept (a value per density "
                 f"below where they differ); score searches {self.search_epochs} epochs (SGD lr "
                 f"{each([s.search_lr for s in at])}, momentum 0.9, cosine), Gem-Miner freezing every "
                 f"{each([s.period for s in at])} epoch(s) with λ {each([s.lam for s in at])} (Table 8), Edge-Popup "
@@ -146,7 +149,8 @@ class GemScale:
 
 
 SCALES = {
-    "smoke": GemScale("smoke", "digits", width=0.25, image_size=8, seeds=(0, 1), densities=(0.64, 0.41),
+    "smoke": GemScale("smoke", "digits", width=0.25, image_size=8, seeds=(0, 1), match_seeds=(2,),
+                      densities=(0.64, 0.41),
                       search_epochs=3, period=1, finetune_epochs=2, imp_short_epochs=1, imp_long_epochs=2,
                       imp_warm_step=5, long_factor=2, long_period=2, augment=False,
                       note="scikit-learn's 8x8 digits, a quarter-width ResNet-20, 3 search and 2 fine-tuning "
@@ -181,6 +185,8 @@ def get_scale(profile: str, overrides: dict[str, Any] | None = None, **named: An
     """The chapter's scale at a profile with a notebook's overrides (params.chapter_scale), refusing densities
     outside (0, 1] or repeated and a freezing period that does not fit in the search."""
     s = chapter_scale(SCALES, profile, overrides, named)
+    if set(s.match_seeds) & set(s.seeds):
+        raise ValueError(f"match_seeds {s.match_seeds} repeat seeds {s.seeds}: give further seeds only")
     if s.match_search_steps and not s.train_subset:
         raise ValueError("match_search_steps scales the search lr by the paper's steps over ours, counted on "
                          "train_subset: give train_subset, or set match_search_steps=False")

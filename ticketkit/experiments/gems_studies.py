@@ -24,6 +24,8 @@ from .gems_studies_rules import COST, COST_IMP, SR_RUN, cost
 TABLE4 = (GEM_MINER, "gem_miner_long", "imp_long_warm", gems_imp.LRR)
 FIG10 = (GEM_MINER, *gems_imp.IMP_LABELS)
 FIG9 = (GEM_MINER, "ep", "sr_v1")
+MATCHED_IMP = ("imp", "imp_long_warm")  # RG-8's "matches" cell (with the further seeds)
+MATCHED_LONG = ("gem_miner_long", gems_imp.LRR)  # RG-9's
 
 
 def _each(S: GemScale, densities: Sequence[float], names: Sequence[str]) -> list[RunConfig]:
@@ -39,10 +41,12 @@ def cost_grid(S: GemScale) -> list[RunConfig]:
 
 
 def long_gm(S: GemScale) -> list[RunConfig]:
-    """004 Table 4 at the density nearest 1.44%: Gem-Miner, long Gem-Miner, long-warm IMP, LR rewinding."""
+    """004 Table 4 at the density nearest 1.44%: Gem-Miner, long Gem-Miner, long-warm IMP, LR rewinding; long
+    Gem-Miner and LR rewinding, which RG-9 asks to match, with the scale's further seeds too."""
     d = nearest(S, FIG2_DENSITY)
-    return _each(S, [d], (GEM_MINER, "imp_long_warm", gems_imp.LRR)) + [run(S, seed, d, GEM_MINER, long=True)
-                                                                         for seed in S.seeds]
+    return _each(S, [d], (GEM_MINER, "imp_long_warm")) + [
+        c for seed in S.seeds + S.match_seeds
+        for c in (gems_imp.imp_run(S, seed, d, gems_imp.LRR), run(S, seed, d, GEM_MINER, long=True))]
 
 
 def sr_variants(S: GemScale) -> list[RunConfig]:
@@ -62,12 +66,17 @@ def pre_vs_post(S: GemScale) -> list[RunConfig]:
 
 
 def imp_figure(S: GemScale) -> list[RunConfig]:
-    """004 Figure 10: the four IMP variants and Gem-Miner at every density."""
-    return gems_imp.imp_variants(S) + _each(S, S.densities, (GEM_MINER,))
+    """004 Figure 10: the four IMP variants and Gem-Miner at every density; short-cold and long-warm IMP, which
+    RG-8 asks to match, with the scale's further seeds too."""
+    more = [gems_imp.imp_run(S, seed, d, n) for d in S.densities for seed in S.match_seeds
+            for n in MATCHED_IMP]
+    return gems_imp.imp_variants(S) + more + _each(S, S.densities, (GEM_MINER,))
 
 
-def _caption(S: GemScale, what: str, where: str) -> str:
-    return (f"Ours: {what}, mean ± sd over {len(S.seeds)} seeds at the {S.name} profile ({S.dataset}); beneath, "
+def _caption(S: GemScale, what: str, where: str, matched: Sequence[str] = ()) -> str:
+    more = f" ({len(S.seeds) + len(S.match_seeds)} for {' and '.join(label(n) for n in matched)}, compared for a " \
+           "match)" if matched and S.match_seeds else ""
+    return (f"Ours: {what}, mean ± sd over {len(S.seeds)} seeds{more} at the {S.name} profile ({S.dataset}); beneath, "
             f"{where} (ResNet-20 on CIFAR-10) where it prints one at the same density. IMP is compared at its "
             "its level for each density (the scale line gives both densities).")
 
@@ -110,14 +119,16 @@ def at_one(runs: pd.DataFrame, S: GemScale, names: Sequence[str], vs: Sequence[V
     r, d, outcome = with_variant(runs), nearest(S, FIG2_DENSITY), _outcomes(vs)
     cells = [_cell("", label(n), f"{pct(d)} kept", STAGES[v][1], seeds(r, n, d, v), _pub(n, d, STAGES[v][0]),
                    outcome.get((n, round(d, 6)), "") if v == ACC else "") for n in names for v in stages]
-    return paper_table(pd.DataFrame(cells), _caption(S, "last-epoch test accuracy", where))
+    matched = [n for n in names if n in MATCHED_LONG]
+    return paper_table(pd.DataFrame(cells), _caption(S, "last-epoch test accuracy", where, matched))
 
 
 def by_density(runs: pd.DataFrame, S: GemScale, names: Sequence[str], vs: Sequence[Verdict]) -> Any:
     """Figure 10 as a table: each variant before and after fine-tuning by density."""
     r = with_variant(runs)
     cells = [c for v in (PRE, ACC) for c in _by_density(r, S, names, v, STAGES[v][1], vs)]
-    return paper_table(pd.DataFrame(cells), _caption(S, "test accuracy", "the paper (Figure 10 prints no numbers)"))
+    return paper_table(pd.DataFrame(cells), _caption(S, "test accuracy", "the paper (Figure 10 prints no numbers)",
+                                                     [n for n in names if n in MATCHED_IMP]))
 
 
 def layer_table(runs: pd.DataFrame, S: GemScale) -> pd.DataFrame:
