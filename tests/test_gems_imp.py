@@ -88,6 +88,10 @@ def test_rg4_wall_time_decides_and_the_epoch_ratio_is_shown():
     got = {r.comparison: (r.effect, r.outcome, r.published) for r in v.evidence.itertuples()}
     assert got["IMP epochs / Gem-Miner epochs (configured: shown, not judged)"] == (round(19 * 10 / 30, 2), "", 19.0)
     assert got["IMP − Gem-Miner, seconds to find the mask"][1] == HELD and v.verdict == "holds"
+    # per seed s: 19 tickets of 10 epochs at 5 + s seconds each (wall less evaluation) against 30 epochs in 10 s
+    per = v.evidence.set_index("comparison").loc["IMP training epoch / Gem-Miner search epoch, seconds (shown)"]
+    assert (per["effect"], per["outcome"]) == (round(np.mean([(5 + s) / 10 * 3 for s in range(3)]), 2), "")
+    assert "would be 34.2x" in per["note"]  # 1.8 x 2850 / 150
     unknown = evaluate("RG-4", runs.drop(columns="eval_s"), CPU.scale())  # evaluation time not recorded
     assert unknown.evidence.set_index("comparison").loc["IMP − Gem-Miner, seconds to find the mask", "outcome"] == OPEN
 
