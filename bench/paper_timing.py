@@ -14,6 +14,7 @@ import torch
 
 from _common import made_data, timed
 from ticketkit.batched import train_many
+from ticketkit.experiments.gems import table_setting
 from ticketkit.gem_models import signed_constant_init
 from ticketkit.masks import Mask
 from ticketkit.models import build_model
@@ -59,7 +60,8 @@ def search_seconds_per_iteration(model: str, channels: int, size: int, batch: in
     of half the iterations each, so one freezing event falls inside the timing)."""
     device = default_device()
     data = made_data(batch * (iterations // 2), channels, size).to(device)
-    cfg = SearchConfig(density=GEM_DENSITY, lam=1e-4, period=1, epochs=2, batch_size=batch, augment=False)
+    lam = table_setting(GEM_DENSITY).lam  # period 1 of 2 epochs: one freezing event inside the timing
+    cfg = SearchConfig(density=GEM_DENSITY, lam=lam, period=1, epochs=2, batch_size=batch, augment=False)
     torch.manual_seed(0)
     net = signed_constant_init(build_model(model, channels, 10, size)).to(device)
     search(net, made_data(batch * 2, channels, size).to(device), cfg)  # warm-up

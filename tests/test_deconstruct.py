@@ -41,14 +41,16 @@ def test_dl1_judges_each_curve_against_random_by_its_mean_over_the_pruned_levels
 
 
 def test_dl2_ranks_by_area_under_the_curve_against_the_best_of_the_rest():
-    runs = made({"magnitude_increase": {1: 96.0, 2: 95.0}, "movement": {1: 96.0, 2: 94.0},
-                 "large_final": {1: 95.5, 2: 93.0}, "large_init": {1: 95.0, 2: 93.4}, "random": {1: 90, 2: 85}})
+    runs = made({"magnitude_increase": {1: 96.0, 15: 95.0}, "movement": {1: 96.0, 15: 94.0},
+                 "large_final": {1: 95.5, 15: 93.0}, "large_init": {1: 95.0, 15: 93.4}, "random": {1: 90, 15: 85}})
     ev = evaluate("DL-2", runs, "made").evidence
     ranked = ev[ev["comparison"].str.contains("best of the rest")].set_index("criterion")["outcome"]
     assert ranked.to_dict() == {"magnitude_increase": HELD, "movement": HELD, "large_final": OPEN}
-    # under strong pruning (level 2, the nearest 3.6%) against the dense 97.0 with margin 0.2: 95, 94, 93 fall short
+    # under strong pruning (level 15, 3.5%) against the dense 97.0 with margin 0.2: 95, 94, 93 fall short
     kept = ev[ev["comparison"].str.contains("dense")]
-    assert list(kept["level"]) == [2, 2, 2] and set(kept["outcome"]) == {FAILED}
+    assert list(kept["level"]) == [15, 15, 15] and set(kept["outcome"]) == {FAILED}
+    shallow = evaluate("DL-2", runs[runs["opt.level"] < 15], "made").evidence  # 80% remaining is not strong pruning
+    assert set(shallow[shallow["comparison"].str.contains("dense")]["outcome"]) == {""}
     unequal = made({"magnitude_increase": {1: 96.0, 2: 95.0}, "movement": {1: 96.0, 2: 94.0},
                     "large_final": {1: 95.5, 2: 93.0}, "large_init": {1: 95.0}, "random": {1: 90, 2: 85}})
     ev = evaluate("DL-2", unequal, "made").evidence  # large_init stopped at level 1: all compared over level 1
@@ -58,8 +60,8 @@ def test_dl2_ranks_by_area_under_the_curve_against_the_best_of_the_rest():
                 | {"random": {1: 90, 15: 80, 16: 75}})
     ev = evaluate("DL-2", deep, "made").evidence  # 0.8^15 = 3.5% remaining is nearest 3.6%, not 0.8^16 = 2.8%
     assert list(ev[ev["comparison"].str.contains("dense")]["level"]) == [15, 15, 15]
-    close = made({c: {1: 97.0, 2: 96.95} for c in ("magnitude_increase", "movement", "large_final")}
-                 | {"random": {1: 90, 2: 85}})
+    close = made({c: {1: 97.0, 15: 96.95} for c in ("magnitude_increase", "movement", "large_final")}
+                 | {"random": {1: 90, 15: 85}})
     ev = evaluate("DL-2", close, "made").evidence
     assert set(ev[ev["comparison"].str.contains("dense")]["outcome"]) == {HELD}
 

@@ -146,7 +146,9 @@ def test_cpu_scale_settings():
     assert {(c.epochs, c.period, c.events, c.batch_size, c.augment) for c in cfgs.values()} == \
         {(30, 1, 29, 128, False)}
     for d, c in cfgs.items():  # lr x optimiser steps as in the paper: Table 8's lr 0.1, 150 epochs of 50,000 // 128
-        assert c.lr * (5000 // 128) * c.epochs == pytest.approx(0.1 * (50_000 // 128) * 150, rel=0.01), d
+        assert c.lr * (5000 // 128) * c.epochs == pytest.approx(0.1 * (50_000 // 128) * 150, rel=1e-9), d
+    wide = gem_runs.search_config(gems.run(gems.get_scale("cpu", {"batch_size": 256}), 0, 0.0144, "gem_miner"))
+    assert wide.lr * (5000 // 256) * wide.epochs == pytest.approx(0.1 * (50_000 // 128) * 150, rel=1e-9)
     assert gem_runs.search_config(gems.run(CPU, 0, 0.0144, "ep")).lr == cfgs[0.0144].lr  # Edge-Popup alike
     long = gem_runs.search_config(gems.run(CPU, 0, 0.0144, "gem_miner", long=True))
     assert (long.lr, long.epochs) == (cfgs[0.0144].lr, 7 * 30)  # the same step size, searching 7x longer

@@ -153,6 +153,8 @@ def test_only_the_variants_a_matches_cell_compares_get_the_further_seeds():
         r = r[r["variant"].isin(["gem_miner", "gem_miner_long", "lr_rewinding", *gems_imp.IMP_LABELS])]
         got = r.groupby("variant")["seed"].agg(lambda x: tuple(sorted(set(x)))).to_dict()
         assert got == {v: (0, 1, 2, 3, 4) if v in matched else (0, 1, 2) for v in got} and matched <= set(got)
+        alone = gems.get_scale("cpu", {"match_seeds": []})  # no further seeds: every variant on the scale's seeds
+        assert {c.seed for c in grid(alone)} == {0, 1, 2}
 
 
 def test_rg9_long_gem_miner_above_gem_miner_and_close_to_lr_rewinding():

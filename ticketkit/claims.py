@@ -97,7 +97,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("DL-6", DL, "Better-trained base models give better supermasks.", "the same best-level accuracy at "
           "initialisation for the two sign-keeping criteria, the base stopped at 75% validation accuracy and the "
           "converged base each minus the base stopped at 25%, and the converged base minus the 75% one: above zero "
-          "(25% against 50% shown)", "dl_supermasks"),
+          "(25% against 50% and 50% against 75% shown)", "dl_supermasks"),
     Claim("DL-7", DL, "Keeping initial signs matters for kept weights; freezing pruned weights at zero vs at init "
           "changes the result.", "test accuracy at early stopping of the large_final ticket, each action minus "
           "rewinding (pruned weights zero), each by the trial's mean over the pruned levels: signed constant as good "
@@ -137,12 +137,13 @@ CLAIMS: tuple[Claim, ...] = (
           "above zero", "rg_layerwise"),
     Claim("RG-8", RG, "Short-cold IMP matches long-warm IMP in the sparse regime; only Gem-Miner is accurate "
           "before finetuning.", "after fine-tuning at <= 1.44% kept: short-cold minus long-warm IMP inside "
-          "[-m, m] (m = 2 x Gem-Miner's pooled seed sd); before fine-tuning, per density, Gem-Miner minus each "
+          "[-m, m] (m = 2 x Gem-Miner's pooled seed sd; both IMP variants on 5 seeds); before fine-tuning, per density, Gem-Miner minus each "
           "IMP variant above zero", "rg_imp_variants"),
     Claim("RG-9", RG, "Running Gem-Miner longer improves it by about 1.5 points, close to learning-rate "
           "rewinding.", "last-epoch test accuracy "
           "after fine-tuning at the density nearest 1.44%: long Gem-Miner minus Gem-Miner above zero; learning-"
-          "rate rewinding minus long Gem-Miner inside [-m, m] (m = 2 x Gem-Miner's pooled seed sd)", "rg_long_gm"),
+          "rate rewinding minus long Gem-Miner inside [-m, m] (m = 2 x the pooled seed sd of Gem-Miner's short and long "
+          "searches; both sides on 5 seeds)", "rg_long_gm"),
 )
 
 

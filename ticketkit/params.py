@@ -53,6 +53,8 @@ def notebook_profile(profile: str, overrides: dict[str, Any] | None = None, **na
 S = TypeVar("S")
 
 
+MAY_BE_EMPTY = ("match_seeds",)  # tuple fields where none is a choice (no further seeds)
+
 def chapter_scale(scales: dict[str, S], profile: str, overrides: dict[str, Any] | None, named: dict[str, Any]) -> S:
     """A chapter's scale (a frozen dataclass) at `profile` with a notebook's `overrides` and named parameters
     applied, each in the type of the profile's value (None keeps it); one clear error for an unknown profile or
@@ -94,7 +96,7 @@ def _like(name: str, default: Any, value: Any) -> Any:
         if isinstance(default, tuple):
             items = tuple(value) if isinstance(value, (list, tuple)) else (value,)
             kind = type(default[0]) if default else int
-            if not items:
+            if not items and name not in MAY_BE_EMPTY:
                 raise TypeError
             return tuple(one(kind, x) for x in items)
         out = one(int if default is None else type(default), value)

@@ -8,13 +8,14 @@ import pandas as pd
 
 from ..verdicts import (FAILED, HELD, OPEN, Verdict, above, as_good_as, below, decide, dense_margin, effect_row,
                         matches, rule, welch)
+from .lottery_rules import SMALLEST
 
 ACC = "early_stop_test_acc"
 # (criterion expected above random, its complement expected below): Zhou et al.'s complementary pairs
 PAIRS = (("large_final", "small_final"), ("large_init", "small_init"),
          ("large_init_large_final", "small_init_small_final"))
 BEST = ("magnitude_increase", "movement", "large_final")
-STRONG = 0.036  # DL-2's "strong pruning": the level nearest 3.6% remaining, the deepest point LT-1 judges
+STRONG = SMALLEST  # DL-2's "strong pruning": the level nearest 3.6% remaining, the deepest point LT-1 judges
 
 
 def _runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -110,8 +111,10 @@ def dl2(runs: pd.DataFrame, scale: str) -> Verdict:
     for c in (c for c in BEST if c in present):
         level, d = min(_levels(r, c), key=lambda ld: abs(np.log(ld[1] / STRONG)))
         e = welch(_acc(r, c, level), dense)
+        near = abs(np.log(d / STRONG)) <= np.log(1.25)  # within one IMP level (20%) of 3.6%
         rows.append(_row(c, level, d, f"{c} − dense, level nearest {100 * STRONG:g}% remaining (keeps the dense "
-                                      "accuracy)", e, as_good_as(e, m), margin=m))
+                                      "accuracy)", e, as_good_as(e, m) if near else "", margin=m,
+                         note="" if near else "no level within one IMP round of 3.6% stored yet: shown"))
     return decide("DL-2", pd.DataFrame(rows), scale, "area under the curve: each trial's mean test accuracy at early "
                                                      "stopping over the pruned levels every criterion has; strong "
                                                      f"pruning: the level nearest {100 * STRONG:g}% remaining; {why}")
@@ -138,13 +141,14 @@ def _gap(r: pd.DataFrame, test: str, base: str, level: int) -> pd.Series:
 
 
 def _falling(r: pd.DataFrame, test: str, base: str) -> list[dict]:
-    """"Drops rapidly as pruning deepens": per trial, test − base at the deepest common level against the same gap
-    at the shallowest; held when the interval of the change lies below zero."""
+    """"Drops rapidly as pruning deepens": per trial, test − base at the deepest common level minus the same gap
+    at the shallowest; held when the one-sample interval of that change lies below zero."""
     levels = _levels(r, test, base)
     if len(levels) < 2:
         return []
     (first, _), (deepest, d) = levels[0], levels[-1]
-    e = welch(_gap(r, test, base, deepest), _gap(r, test, base, first))
+    change = (_gap(r, test, base, deepest) - _gap(r, test, base, first)).dropna()  # paired by trial
+    e = welch(change, np.zeros(max(len(change), 2)))  # against a constant: the one-sample t-interval
     return [_row(test, deepest, d, f"({test} − {base}) at level {deepest} minus at level {first} (the gap widens)",
                  e, below(e))]
 

@@ -97,8 +97,8 @@ def dl5(runs: pd.DataFrame, scale: str) -> Verdict:
 
 
 # DL-6: better trained bases give better supermasks; judged from the least trained base (25%) to the 75% and the
-# converged base, and from the 75% base to the converged one; 25% against 50% is shown only, since Adam reaches
-# 25% and 50% validation accuracy a step or two apart
+# converged base, and from the 75% base to the converged one; the adjacent pairs 25/50 and 50/75 are shown only
+# (Adam reaches 25% and 50% validation accuracy a step or two apart)
 JUDGED_BASES = (("25", "75"), ("25", "converged"), ("75", "converged"))
 
 

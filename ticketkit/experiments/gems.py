@@ -60,13 +60,15 @@ def table_setting(density: float) -> Setting:
 
 PAPER_EPOCHS = int(reference_gems.finetune_hparams().set_index("sparsity").loc["others", "epochs"])  # 150 + 150
 PAPER_IMAGES = 50_000  # CIFAR-10's training set, what the paper's searches take their steps over
+PAPER_BATCH = int(reference_gems.finetune_hparams().set_index("sparsity").loc["others", "batch_size"])  # 128
 
 
 @dataclass(frozen=True)
 class GemScale:
     """Dataset, network, seeds and densities (kept fractions) of the chapter; each run searches `search_epochs`
     and fine-tunes `finetune_epochs` at `batch_size`. period / search_lr / finetune_lr 0: Table 8's and Table
-    15's value at each density (the period scaled by search_epochs / 150); λ is always Table 8's."""
+    15's value at each density (the period scaled by search_epochs / 150; the search lr times the paper's
+    optimiser steps over ours with match_search_steps); λ is always Table 8's."""
 
     name: str
     dataset: str
@@ -118,7 +120,8 @@ class GemScale:
         and weight decay pull) stays the paper's; 1 otherwise."""
         if not self.match_search_steps:
             return 1.0
-        return PAPER_IMAGES * PAPER_EPOCHS / (self.train_subset * self.search_epochs)
+        ours = max(1, (self.train_subset or 0) // self.batch_size) * self.search_epochs  # drop_last batches
+        return (PAPER_IMAGES // PAPER_BATCH) * PAPER_EPOCHS / ours
 
     def base(self, seed: int, density: float) -> RunConfig:
         """The fine-tuning of one seed's subnetwork at `density` (Table 15's schedule, lr / 10 at 80/150 and
@@ -167,7 +170,7 @@ SCALES = {
                          "fine-tuning epochs instead of 150 + 150, the fine-tuning milestones at the same fractions; "
                          "Table 8's λ, and its search lr times the 50 times fewer optimiser steps a search makes "
                          "here, so lr x steps (how far a score can travel, how hard λ pulls) is the paper's: at "
-                         "Table 8's lr the scores hardly leave their random start in so few steps; "
+                         "Table 8's lr a search ends far less trained in so few steps; "
                          "no augmentation (the paper: random crops and flips); Edge-Popup at batch 128 like "
                          "every run here (Ramanujan et al.: 256); IMP rounds of 2 (short) and 10 (long) epochs "
                          "instead of 8 and 160, 24 levels each; warm rewinding to iteration 25 of a short round's "
