@@ -51,9 +51,8 @@ def notebook_profile(profile: str, overrides: dict[str, Any] | None = None, **na
 
 
 S = TypeVar("S")
-
-
 MAY_BE_EMPTY = ("match_seeds",)  # tuple fields where none is a choice (no further seeds)
+
 
 def chapter_scale(scales: dict[str, S], profile: str, overrides: dict[str, Any] | None, named: dict[str, Any]) -> S:
     """A chapter's scale (a frozen dataclass) at `profile` with a notebook's `overrides` and named parameters
