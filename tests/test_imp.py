@@ -186,6 +186,24 @@ def test_resume_files_for_a_grids_missing_runs_leave_finished_trials_behind(trai
     assert resume_files(store, []) == []
 
 
+@pytest.mark.parametrize("restart", ["rewind", "trained"])
+def test_a_trajectory_stopped_before_any_record_resumes_elsewhere_from_its_resume_files(trained, restart):
+    store = Store()
+    deep = runs([4], restart=restart)  # a grid that asks only for a deep level stores no record on the way there
+    grid(deep, store, progress=False)
+    for p in [store.path(deep[0]), *(trained_cache.path(c) for c in runs([3, 4], restart=restart))]:
+        p.unlink()  # as if stopped while training level 3: levels 0-2 cached, no record stored
+    assert resume_files(store) == []  # no record names the trial...
+    files = resume_files(store, deep)  # ...but the grid's missing run does: level 0 and where the walk resumes
+    assert files == sorted(trained_cache.path(c) for c in runs([0, 2], restart=restart))
+    for p in files[0].parent.glob("*.pt"):  # another machine: only the resume files travel
+        if p not in files:
+            p.unlink()
+    trained.clear()
+    grid(deep, store, progress=False)
+    assert [lv for call in trained for lv, _, _ in call] == [3, 4]
+
+
 def test_a_cache_without_its_mask_is_walked_past_silently_and_not_listed(trained, recwarn):
     store = Store()
     grid(runs(range(3)), store, progress=False)

@@ -17,19 +17,29 @@ from .store import Store
 
 
 def resume(trial: imp.Trial, lowest: int) -> int:
-    """The level a trial's walk starts at to reach `lowest`: the deepest ticket level at or below it whose network
-    and mask are cached (below it for learning-rate rewinding, whose levels start from the previous level's
-    weights), with level 0's cached for the dense network and rewind point; 0 when there is none. The trial gets
+    """The level a trial's walk starts at to reach `lowest` (see _start; 0 when nothing is cached). The trial gets
     level 0's state and that level's weights; the walk then takes the level's cached ticket and mask, so branches
     at that level and the levels after it train as they would have on the machine that trained it."""
-    dense = _cached(imp.level_config(trial.root, 0), "rewind") if lowest >= 1 else None
-    top = lowest - 1 if imp.options(trial.root).get("restart") == "trained" else lowest
-    for level in range(top, 0, -1) if dense is not None else ():
-        blob = _cached(imp.level_config(trial.root, level), "mask")
+    dense, level, blob = _start(trial.root, lowest)
+    if dense is not None and blob is not None:
+        trial.dense, trial.rewind, trial.trained = dense["final"], dense["rewind"], blob["final"]
+    return level
+
+
+def _start(root: RunConfig, lowest: int) -> tuple[dict[str, Any] | None, int, dict[str, Any] | None]:
+    """Level 0's cached network (dense state and rewind point) of `root`'s trajectory, and the deepest ticket level
+    at or below `lowest` whose network and mask are cached (below it for learning-rate rewinding, whose levels
+    start from the previous level's weights) with that network: (None, 0, None) without level 0's, (dense, 0,
+    None) without such a level."""
+    dense = _cached(imp.level_config(root, 0), "rewind") if lowest >= 1 else None
+    if dense is None:
+        return None, 0, None
+    top = lowest - 1 if imp.options(root).get("restart") == "trained" else lowest
+    for level in range(top, 0, -1):
+        blob = _cached(imp.level_config(root, level), "mask")
         if blob is not None:
-            trial.dense, trial.rewind, trial.trained = dense["final"], dense["rewind"], blob["final"]
-            return level
-    return 0
+            return dense, level, blob
+    return dense, 0, None
 
 
 def _cached(cfg: RunConfig, need: str) -> dict[str, Any] | None:
@@ -41,7 +51,11 @@ def _cached(cfg: RunConfig, need: str) -> dict[str, Any] | None:
 def resume_files(store: Store, pending: Sequence[RunConfig] | None = None) -> list[Path]:
     """Per IMP trial in `store`: the cached level-0 network and the deepest cached ticket level holding its mask
     (what resume needs); per stored Gem-Miner run: its cached search. Sorted. With `pending` (the runs a grid still
-    lacks), only the files those runs would start from: finished trajectories and searches stay behind."""
+    lacks), exactly the files those runs would start from, read from the cache (a trajectory stopped before any of
+    its records was stored included); finished trajectories and searches stay behind."""
+    if pending is not None:  # exactly what resume will load, whether or not a record of the trial is stored yet
+        searches = {p for c in pending for p in _search(c) if p.is_file()}
+        return sorted(searches | {p for root, lowest in _pending_trials(pending) for p in _files(root, lowest)})
     roots: set[Path] = set()
     deepest: dict[tuple[Any, ...], tuple[int, Path]] = {}
     for rec in store.records():
@@ -59,10 +73,6 @@ def resume_files(store: Store, pending: Sequence[RunConfig] | None = None) -> li
         trial = _trial(cfg)
         if level > deepest.get(trial, (0, Path()))[0]:
             deepest[trial] = (level, trained.path(cfg))
-    if pending is not None:
-        wanted = {_trial(c) for c in pending if c.method == "imp"}
-        deepest = {t: v for t, v in deepest.items() if t in wanted}
-        roots &= {p for c in pending for p in _starts(c)}
     return sorted(roots | {p for _, p in deepest.values()})
 
 
@@ -71,11 +81,24 @@ def _trial(cfg: RunConfig) -> tuple[Any, ...]:
     return (imp.trajectory_key(cfg), cfg.seed, cfg.data_seed)
 
 
-def _starts(cfg: RunConfig) -> list[Path]:
-    """The cached networks a pending run starts from: its trajectory's level 0, or the Gem-Miner search that its
-    sanity check reuses or whose layer densities it borrows."""
-    if cfg.method == "imp":
-        return [trained.path(imp.level_config(cfg, 0))]
+def _pending_trials(pending: Sequence[RunConfig]) -> list[tuple[RunConfig, int]]:
+    """Per IMP trial among `pending`: one of its runs and the shallowest level it still lacks."""
+    lowest: dict[tuple[Any, ...], tuple[RunConfig, int]] = {}
+    for c in pending:
+        if c.method == "imp" and int(imp.options(c)["level"]) < lowest.get(_trial(c), (c, 1 << 30))[1]:
+            lowest[_trial(c)] = (c, int(imp.options(c)["level"]))
+    return list(lowest.values())
+
+
+def _files(root: RunConfig, lowest: int) -> list[Path]:
+    """The cached networks a walk of `root`'s trajectory to `lowest` starts from (see _start)."""
+    dense, level, _ = _start(root, lowest)
+    return [trained.path(imp.level_config(root, lv)) for lv in ([0, level] if level else [0])] if dense else []
+
+
+def _search(cfg: RunConfig) -> list[Path]:
+    """The cached Gem-Miner search a pending gem run starts from: its own, or the one its sanity check reuses or
+    whose layer densities it borrows."""
     if cfg.method != "gem":
         return []
     search = dict(cfg.options)["search"]
