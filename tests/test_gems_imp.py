@@ -76,6 +76,10 @@ def test_cost_accounting_equals_a_hand_sum():
     # levels 0..3 behind level 4's mask, each trained beside one other run, its evaluations left out
     assert c.loc[("imp_long_cold", 0)].tolist() == [4 * S.imp_long_epochs, pytest.approx(4 * (0.5 - 0.1) / 2)]
     assert c.loc[("gem_miner", 1)].tolist() == [3, 2.0] and c.loc[("sr_v1", 0)].tolist() == [0, 0]
+    no_search = made([x for x in cfgs if x.method == "imp" or dict(x.options)["search"] == "sr_v1"], {},
+                     imp_long_cold_ticket={"wall_s": 0.5, "eval_s": 0.1, "batch": 2})  # no search stored yet
+    part = gems_studies_rules.cost(gems.with_variant(no_search), 0.41).set_index(["variant", "seed"])
+    assert part.loc[["imp_long_cold"]].equals(c.loc[["imp_long_cold"]]) and part.loc["sr_v1"].isna().all().all()
 
 
 def test_rg4_wall_time_decides_and_the_epoch_ratio_is_shown():

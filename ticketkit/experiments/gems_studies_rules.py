@@ -34,7 +34,8 @@ def cost(r: pd.DataFrame, kept: float) -> pd.DataFrame:
     runs it trained beside; a score search's seconds stop before its one evaluation, so both count training)."""
     rows = []
     at = r[np.isclose(r["kept"], kept)]
-    searched = zip(at["variant"], at["seed"], at.get("search_epochs", np.nan), at.get("search_s", np.nan))
+    at = at.assign(**{c: at.get(c, np.nan) for c in ("search_epochs", "search_s")})  # (no search stored yet)
+    searched = zip(at["variant"], at["seed"], at["search_epochs"], at["search_s"])
     for name, seed, ep, s in searched:
         if name in COST and name != COST_IMP:
             rows.append((name, seed, float(ep), float(s)))
