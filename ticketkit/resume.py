@@ -85,15 +85,17 @@ def _pending_trials(pending: Sequence[RunConfig]) -> list[tuple[RunConfig, int]]
     """Per IMP trial among `pending`: one of its runs and the shallowest level it still lacks."""
     lowest: dict[tuple[Any, ...], tuple[RunConfig, int]] = {}
     for c in pending:
-        if c.method == "imp" and int(imp.options(c)["level"]) < lowest.get(_trial(c), (c, 1 << 30))[1]:
-            lowest[_trial(c)] = (c, int(imp.options(c)["level"]))
+        if c.method == "imp":
+            t, level = _trial(c), int(imp.options(c)["level"])
+            if t not in lowest or level < lowest[t][1]:
+                lowest[t] = (c, level)
     return list(lowest.values())
 
 
 def _files(root: RunConfig, lowest: int) -> list[Path]:
     """The cached networks a walk of `root`'s trajectory to `lowest` starts from (see _start)."""
     dense, level, _ = _start(root, lowest)
-    return [trained.path(imp.level_config(root, lv)) for lv in ([0, level] if level else [0])] if dense else []
+    return [trained.path(imp.level_config(root, lv)) for lv in sorted({0, level})] if dense is not None else []
 
 
 def _search(cfg: RunConfig) -> list[Path]:
