@@ -47,3 +47,25 @@ def test_batched_members_on_cuda_follow_their_runs_alone(name):
         assert t.history[-1]["test_acc"] == pytest.approx(a.history[-1]["test_acc"], abs=3.0)
     for m, mk in pairs:
         assert all(torch.all(p[~mk.tensors[n].cuda()] == 0) for n, p in prunable_parameters(m).items())
+
+
+def test_gem_miner_search_and_finetune_on_cuda_meet_the_schedule_and_keep_pruned_weights_zero():
+    """The score search in bf16 on the GPU: flags after the last freezing event count exactly the target
+    (round(total x density)), scores stay in [0, 1], the frozen weights are untouched, and fine-tuning under the
+    flags keeps every pruned weight exactly zero."""
+    from ticketkit.gem_models import signed_constant_init
+    from ticketkit.scoremask import SearchConfig, finetune, finetune_spec, search
+
+    data = load_data("digits", image_size=8, val_size=200).to("cuda")
+    torch.manual_seed(0)
+    model = signed_constant_init(build_model("resnet20_gem", 1, 10, 8, 0.5)).cuda()
+    before = {n: p.detach().clone() for n, p in prunable_parameters(model).items()}
+    cfg = SearchConfig(density=0.05, lam=1e-4, period=1, epochs=4, batch_size=60, augment=False)
+    res = search(model, data, cfg)
+    total = sum(p.numel() for p in before.values())
+    assert sum(int(f.sum()) for f in res.finetune_mask.tensors.values()) == round(total * 0.05)
+    assert all(0.0 <= float(s.min()) and float(s.max()) <= 1.0 for s in res.scores.values())
+    assert all(torch.equal(p, before[n]) for n, p in prunable_parameters(model).items())
+    tuned, _ = finetune(model, res.finetune_mask, data, finetune_spec(epochs=2, batch_size=60, augment=False))
+    for n, p in prunable_parameters(tuned).items():
+        assert torch.all(p[~res.finetune_mask.tensors[n].cuda()] == 0)
