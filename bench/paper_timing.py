@@ -4,11 +4,13 @@ scale it to the full run (images of the paper's shape; the cost does not depend 
 Prints, per family: iterations timed, seconds per 1,000 iterations, and the hours one full training takes here
 (alone, and for fully connected nets also per member when K trials train as one batched model); for Rare Gems'
 ResNet-20 also Gem-Miner's score search, so search + fine-tune gives one gem's cost at the paper's setting.
+`--save FILE` also writes the rows as a timing record (results/timings/ is where the book's pages read them).
 """
 from __future__ import annotations
 
 import argparse
 import fnmatch
+from pathlib import Path
 
 import torch
 
@@ -18,7 +20,9 @@ from ticketkit.experiments.gems import table_setting
 from ticketkit.gem_models import signed_constant_init
 from ticketkit.masks import Mask
 from ticketkit.models import build_model
+from ticketkit.runs import GIT_COMMIT
 from ticketkit.scoremask import SearchConfig, search
+from ticketkit.timings import GEM_FINETUNE, GEM_SEARCH, save
 from ticketkit.train import TrainSpec, default_device, precision, train
 
 # name: (model, channels, size, optimiser, lr, batch, full-run iterations, source of the setting)
@@ -30,7 +34,7 @@ FAMILIES = {
     "VGG-16 (Liu lr study)": ("vgg16", 3, 32, "sgd", 0.1, 64, 160 * 782, "Liu et al., 160 epochs"),
     "ResNet-50 basic (Liu)": ("resnet50", 3, 32, "sgd", 0.1, 64, 160 * 782, "Liu et al., 160 epochs"),
     "ResNet-56 (Li et al.)": ("resnet56", 3, 32, "sgd", 0.1, 128, 160 * 391, "Li et al., 160 epochs"),
-    "ResNet-20 gem fine-tune": ("resnet20_gem", 3, 32, "sgd", 0.1, 128, 150 * 391, "Rare Gems, 150 epochs"),
+    GEM_FINETUNE: ("resnet20_gem", 3, 32, "sgd", 0.1, 128, 150 * 391, "Rare Gems, 150 epochs"),
 }
 GEM_DENSITY = 0.0144  # Table 8's ResNet-20 setting timed for the search (150 epochs, freezing every 5)
 
@@ -77,25 +81,33 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=300, help="iterations timed per family")
     ap.add_argument("--k", type=int, default=8, help="members trained together for the fully connected net")
     ap.add_argument("--families", default="*", help="only families whose names match this pattern ('ResNet-20*')")
+    ap.add_argument("--save", type=Path, help="also write the rows here as a timing record (a .json file)")
     args = ap.parse_args()
     device = default_device()
     name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
     print(f"device: {name}, {precision(device)}; {args.iterations} iterations timed per family")
     print(f"{'family':28s} {'setting':26s} {'s/1k it':>8s} {'full run h':>10s}")
+    rows = []
+
+    def show(family: str, setting: str, per: float, full: int) -> None:
+        print(f"{family:28s} {setting:26s} {1000 * per:8.2f} {full * per / 3600:10.3f}")
+        rows.append({"family": family, "setting": setting, "ms_per_iteration": 1000 * per,
+                     "full_iterations": full})
+
     for family, (model, c, s, opt, lr, batch, full, source) in FAMILIES.items():
         if not fnmatch.fnmatch(family, args.families):
             continue
         per = seconds_per_iteration(model, c, s, opt, lr, batch, args.iterations)
-        print(f"{family:28s} {source:26s} {1000 * per:8.2f} {full * per / 3600:10.3f}")
+        show(family, source, per, full)
         if model == "lenet300_100":
             per_k = seconds_per_iteration(model, c, s, opt, lr, batch, args.iterations, args.k)
-            print(f"{'  per member, K=' + str(args.k):28s} {'batched':26s} {1000 * per_k:8.2f} "
-                  f"{full * per_k / 3600:10.3f}")
+            show(f"{family}, per member of {args.k}", "batched", per_k, full)
         if model == "resnet20_gem":
             per_s = search_seconds_per_iteration(model, c, s, batch, args.iterations)
-            print(f"{'  Gem-Miner search':28s} {'Table 8, 1.44%, 150 ep':26s} {1000 * per_s:8.2f} "
-                  f"{full * per_s / 3600:10.3f}")
+            show(GEM_SEARCH, "Table 8, 1.44%, 150 epochs", per_s, full)
             print(f"{'  one gem: search + fine-tune':28s} {'':26s} {'':8s} {full * (per + per_s) / 3600:10.3f}")
+    if args.save and rows:
+        print("saved", save(args.save, name, precision(device), args.iterations, rows, GIT_COMMIT))
 
 
 if __name__ == "__main__":

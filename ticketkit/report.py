@@ -101,6 +101,14 @@ def paper_table(cells: pd.DataFrame, caption: str = "") -> HTML:
     return HTML(f"{_STYLE}<div class='tk-box'>{body}</div>{cap}")
 
 
+def plain_table(frame: pd.DataFrame, caption: str = "", empty: str = "Nothing of this table is stored yet.") -> HTML:
+    """A table of text cells in the report's box with its caption beneath (no outcomes, no published numbers)."""
+    if frame.empty:
+        return HTML(f"{_STYLE}<p class='tk-cap'>{html.escape(empty)}</p>")
+    cap = f"<p class='tk-cap'>{html.escape(caption)}</p>" if caption else ""
+    return HTML(f"{_STYLE}<div class='tk-box'>{frame.to_html(index=False)}</div>{cap}")
+
+
 def csv_link(frame: pd.DataFrame, filename: str, label: str = "Download every run of this page (CSV)") -> HTML:
     """A download link with the long-form table inlined (a data: URI), so it works in the static book offline."""
     data = base64.b64encode(frame.to_csv(index=False).encode()).decode()

@@ -3,15 +3,16 @@ smart-ratio variants (Table 16), layerwise densities (Figure 7), pre- vs post-fi
 (Figure 10) pages, and their tables and figures (ours, the paper's number beneath where a table prints one)."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .. import reference_gems
+from .. import reference_gems, timings
 from ..models import layer_names
-from ..report import paper_table
+from ..report import paper_table, plain_table
 from ..runs import RunConfig
 from ..scoremask import GEM_MINER
 from ..verdicts import Verdict
@@ -91,6 +92,30 @@ def cost_table(runs: pd.DataFrame, S: GemScale) -> Any:
              for n in COST for col, v in (("epochs to find the mask", "epochs"), ("seconds", "seconds"))]
     return paper_table(pd.DataFrame(cells), _caption(S, "epochs and wall time spent finding the mask (fine-tuning "
                                                         "not counted)", "Table 1"))
+
+
+def paper_scale_cost(root: Path | None = None) -> Any:
+    """One gem's cost at the paper's setting on each device a `bench/paper_timing.py --save` record came from:
+    Gem-Miner's search and the fine-tuning, ms per iteration and hours for 150 epochs each, and their sum."""
+    t, skipped = timings.load(root)
+    t = t[t["family"].isin([timings.GEM_SEARCH, timings.GEM_FINETUNE])]
+    rows = []
+    for (device, prec, created, n), g in t.groupby(["device", "precision", "created", "iterations_timed"]):
+        by = g.set_index("family")
+        row = {"device": f"{device} ({prec})", "measured": created[:10], "iterations timed": n}
+        for fam, name in ((timings.GEM_SEARCH, "search"), (timings.GEM_FINETUNE, "fine-tuning")):
+            row[f"{name}, ms / iteration"] = f"{by.at[fam, 'ms_per_iteration']:.1f}" if fam in by.index else "—"
+            row[f"{name}, hours"] = f"{by.at[fam, 'hours']:.2f}" if fam in by.index else "—"
+        both = {timings.GEM_SEARCH, timings.GEM_FINETUNE} <= set(by.index)
+        row["one gem, hours"] = f"{by['hours'].sum():.2f}" if both else "—"
+        rows.append(row)
+    cap = ("Timed slices on CIFAR-shaped images (32x32x3, batch 128; the cost does not depend on pixel values), "
+           "scaled to the paper's full runs: Table 8's Gem-Miner search at 1.44% and Table 15's fine-tuning, 150 "
+           "epochs of 391 iterations each." + (f" Skipped as corrupt: {'; '.join(skipped)}." if skipped else ""))
+    empty = ("No paper-scale timing is stored yet: on a GPU, run python bench/paper_timing.py --families "
+             "'ResNet-20*' --save results/timings/NAME.json." + (f" Skipped as corrupt: {'; '.join(skipped)}."
+                                                               if skipped else ""))
+    return plain_table(pd.DataFrame(rows), cap, empty)
 
 
 def search_figure(runs: pd.DataFrame, S: GemScale) -> plt.Figure:
