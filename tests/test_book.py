@@ -2,6 +2,7 @@
 slider driven in headless Chromium with every non-local request blocked."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import json
@@ -95,20 +96,24 @@ def server(smoke_book):
 
 def drive_slider(server: str, page: str, attempts: int = 2, deadline_s: int = 120) -> dict:
     """Run tests/slider_driver.py in a child process, killed at the deadline and tried again once: a hung
-    Chromium fails this test in minutes instead of stalling the whole suite."""
+    Chromium fails this test in minutes, with Playwright's log of where it stopped, instead of stalling the suite."""
     cmd = [sys.executable, str(ROOT / "tests" / "slider_driver.py"), CHROMIUM, server, page]
+    env = {**os.environ, "DEBUG": "pw:api,pw:browser"}  # Playwright's own log, on stderr
+    err = ""
     for _ in range(attempts):
-        child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                                  start_new_session=True)  # its own group: the browser dies with it
         try:
             out, err = child.communicate(timeout=deadline_s)
         except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.communicate()
+            with contextlib.suppress(ProcessLookupError):  # it may end on its own meanwhile
+                os.killpg(child.pid, signal.SIGKILL)
+            err = child.communicate()[1]
             continue
         assert child.returncode == 0, err[-3000:]
         return json.loads(out)
-    pytest.fail(f"Chromium did not finish driving {page} within {deadline_s} s, {attempts} times")
+    pytest.fail(f"Chromium did not finish driving {page} within {deadline_s} s, {attempts} times; the last "
+                f"attempt's log ends:\n{err[-3000:]}")
 
 
 @pytest.mark.slow
