@@ -29,7 +29,11 @@ def test_dashboard_counts_partial_grids_and_marks_untested_claims():
     assert board.loc["LT-8", "verdict"] == "not run" and len(board) == 31
     note = dashboard.cost_note(P)
     assert "10 are stored" in note and "sum to 10.0 hours" in note
-    first_model = cfgs[0].model  # the ten stored runs are all of the first model, one hour each
-    n_first = sum(c.model == first_model for c in dict.fromkeys(c for g in su.NOTEBOOK_GRIDS.values() for c in g(P)))
-    assert f"3600 s for {first_model} (10 of {n_first} stored)" in note
-    assert f"about {n_first:.1f} hours" in note and "(resnet32_2x not timed yet)" in note
+    chapter = list(dict.fromkeys(c for g in su.NOTEBOOK_GRIDS.values() for c in g(P)))
+    kinds = {(c.model, c.method) for c in cfgs[:10]}  # the stored runs' kinds, one hour each
+    for model, method in kinds:
+        stored = sum((c.model, c.method) == (model, method) for c in cfgs[:10])
+        total = sum((c.model, c.method) == (model, method) for c in chapter)
+        assert f"3600 s for {model} / {method} ({stored} of {total} stored)" in note
+    timed_runs = sum((c.model, c.method) in kinds for c in chapter)  # projected at one hour each
+    assert f"about {timed_runs:.1f} hours" in note and "resnet32_2x / lottery" in note.split("not timed yet")[0]

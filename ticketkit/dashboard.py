@@ -103,22 +103,23 @@ COST_NOTES = {
 
 def cost_note(P: Profile, chapter: str = "su") -> str:
     """How many of the chapter's runs are stored, the training time their records sum to (a run trained in a batch
-    of K counts a K-th of the batch's time), and the median run time per model with the whole grid projected from
-    it (the sum also counts runs slowed by other work on the cores)."""
+    of K counts a K-th of the batch's time), and the median run time per model and method with the whole grid
+    projected from it (the sum also counts runs slowed by other work on the cores)."""
     cfgs = list(dict.fromkeys(c for grid in notebook_grids(chapter).values() for c in grid(P)[0]))
     done = _stored(cfgs)
     if done.empty:
         return f"None of the chapter's {len(cfgs)} runs is stored yet at the {P.name} profile."
     done = done.assign(share_s=done["wall_s"] / done["batch"].fillna(1))
-    per_model = pd.Series([c.model for c in cfgs]).value_counts(sort=False)
-    medians = done.groupby("model")["share_s"].median()
-    timed = [f"{medians[m]:.0f} s for {m} ({(done['model'] == m).sum()} of {n} stored)"
-             for m, n in per_model.items() if m in medians]
-    untimed = [m for m in per_model.index if m not in medians]
-    projected = sum(n * medians[m] for m, n in per_model.items() if m in medians) / 3600
+    kinds = pd.Series([f"{c.model} / {c.method}" for c in cfgs]).value_counts(sort=False)
+    kind = done["model"] + " / " + done["method"]
+    medians = done.groupby(kind)["share_s"].median()
+    timed = [f"{medians[k]:.0f} s for {k} ({(kind == k).sum()} of {n} stored)"
+             for k, n in kinds.items() if k in medians]
+    untimed = [k for k in kinds.index if k not in medians]
+    projected = sum(n * medians[k] for k, n in kinds.items() if k in medians) / 3600
     return (f"The chapter's grid has {len(cfgs)} runs; {len(done)} are stored. Their records sum to "
             f"{done['share_s'].sum() / 3600:.1f} hours of training on {', '.join(sorted(set(done['device'])))}, "
             "including runs slowed by other work on the same cores. The median run took " + "; ".join(timed) +
-            f", so {'the whole grid takes' if not untimed else 'the runs of the timed models take'} about {projected:.1f} "
-            "hours at those medians" + (f" ({', '.join(untimed)} not timed yet)" if untimed else "") +
+            f", so {'the whole grid takes' if not untimed else 'the runs of the timed kinds take'} about "
+            f"{projected:.1f} hours at those medians" + (f" ({', '.join(untimed)} not timed yet)" if untimed else "") +
             ". " + COST_NOTES[chapter])
