@@ -69,3 +69,20 @@ def test_gem_miner_search_and_finetune_on_cuda_meet_the_schedule_and_keep_pruned
     tuned, _ = finetune(model, res.finetune_mask, data, finetune_spec(epochs=2, batch_size=60, augment=False))
     for n, p in prunable_parameters(tuned).items():
         assert torch.all(p[~res.finetune_mask.tensors[n].cuda()] == 0)
+
+
+def test_cuda_graphs_train_like_eager_and_keep_pruned_weights_exactly_zero(monkeypatch):
+    """TICKETKIT_CUDA_GRAPHS=1: the same masked runs, forward and backward replayed as CUDA graphs, end within the
+    batched test's bf16 tolerance of the eager runs (fused kernels round differently), masks exactly zero, and
+    the records say how they trained."""
+    data = load_data("digits", image_size=8, val_size=200).to("cuda")
+    eager = [train(m, data, SPEC, mask=mk) for m, mk in (masked("resnet20", s) for s in range(2))]
+    monkeypatch.setenv("TICKETKIT_CUDA_GRAPHS", "1")
+    assert precision(torch.device("cuda")) == "bf16 autocast, CUDA graphs"
+    pairs = [masked("resnet20", s) for s in range(2)]
+    graphed = [train(m, data, SPEC, mask=mk) for m, mk in pairs]
+    for e, g in zip(eager, graphed):
+        assert g.history[-1]["train_loss"] == pytest.approx(e.history[-1]["train_loss"], abs=0.05)
+        assert g.history[-1]["test_acc"] == pytest.approx(e.history[-1]["test_acc"], abs=3.0)
+    for m, mk in pairs:
+        assert all(torch.all(p[~mk.tensors[n].cuda()] == 0) for n, p in prunable_parameters(m).items())

@@ -134,3 +134,13 @@ def test_cpu_threads_are_every_core_unless_ticketkit_threads_says(monkeypatch):
                 train_mod.default_device()
     finally:
         torch.set_num_threads(before)
+
+
+def test_cuda_graphs_are_asked_for_only_on_a_gpu_and_records_say_so(monkeypatch):
+    cpu = torch.device("cpu")
+    plain = train_mod.precision(cpu)
+    monkeypatch.setenv("TICKETKIT_CUDA_GRAPHS", "1")
+    assert not train_mod.cuda_graphs(cpu) and train_mod.precision(cpu) == plain  # the CPU trains eagerly
+    assert train_mod.cuda_graphs(torch.device("cuda"))
+    monkeypatch.setenv("TICKETKIT_CUDA_GRAPHS", "0")
+    assert not train_mod.cuda_graphs(torch.device("cuda"))

@@ -142,8 +142,16 @@ def mixed_precision(device: torch.device, amp: bool) -> contextlib.AbstractConte
     return torch.autocast(device.type, dtype=torch.bfloat16) if amp else contextlib.nullcontext()
 
 
+def cuda_graphs(device: torch.device) -> bool:
+    """Whether train() runs the forward and backward as CUDA graphs (TICKETKIT_CUDA_GRAPHS=1 on a GPU): a small
+    network's eager step there is bound by launching kernels (bench/step_overhead.py)."""
+    return device.type == "cuda" and os.environ.get("TICKETKIT_CUDA_GRAPHS", "0") == "1"
+
+
 def precision(device: torch.device) -> str:
-    return "bf16 autocast" if autocast_enabled(device) else "fp32"
+    """How training computes on `device`, as each record stores it."""
+    base = "bf16 autocast" if autocast_enabled(device) else "fp32"
+    return base + ", CUDA graphs" if cuda_graphs(device) else base
 
 
 def make_optimizer(params: Iterable[torch.Tensor], spec: TrainSpec) -> torch.optim.Optimizer:
@@ -220,6 +228,7 @@ def train(model: nn.Module, data: DataBundle, spec: TrainSpec, *, mask: Mask | N
         model.to(memory_format=torch.channels_last)
     masked = MaskedParams(model, mask) if mask is not None else None
     opt = make_optimizer((p for p in model.parameters() if p.requires_grad), spec)
+    forward = torch.compile(model, mode="reduce-overhead") if cuda_graphs(device) else model  # evaluation: eager
     gen = torch.Generator().manual_seed(data_seed)
     n = len(data.train_y)
     bs = min(spec.batch_size, n)
@@ -270,7 +279,7 @@ def train(model: nn.Module, data: DataBundle, spec: TrainSpec, *, mask: Mask | N
             if spec.augment:
                 xb = augment(xb, gen)
             with mixed_precision(device, amp):
-                out = model(_prep(feed, xb, amp))
+                out = forward(_prep(feed, xb, amp))
                 loss = F.cross_entropy(out.float(), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
