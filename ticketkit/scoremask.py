@@ -29,8 +29,8 @@ from .masks import Mask
 from .models import prunable_parameters
 from .pruning.sanity import layerwise_rearrange, weight_reinit
 from .supermask import accuracy_at_init
-from .train import (TrainResult, TrainSpec, autocast_enabled, lr_at, make_optimizer, mixed_precision, train,
-                    training_images)
+from .train import (TrainResult, TrainSpec, autocast_enabled, cuda_graphs, lr_at, make_optimizer, mixed_precision,
+                    train, training_images)
 
 GEM_MINER = "gem_miner"
 SEARCH_METHODS = {
@@ -243,6 +243,7 @@ def search(model: nn.Module, data: DataBundle, cfg: SearchConfig, *, seed: int =
     source, feed = training_images(data, spec, device)
     gen = torch.Generator().manual_seed(data_seed)
     amp = autocast_enabled(device)
+    forward = torch.compile(net.forward, mode="reduce-overhead") if cuda_graphs(device) else net.forward
     bs = min(cfg.batch_size, len(data.train_y))
     steps = len(data.train_y) // bs
     history: list[dict[str, float]] = []
@@ -260,7 +261,7 @@ def search(model: nn.Module, data: DataBundle, cfg: SearchConfig, *, seed: int =
             if spec.augment:
                 xb = augment(xb, gen)
             with mixed_precision(device, amp):
-                out = net.forward(feed(xb))
+                out = forward(feed(xb))
             ce = F.cross_entropy(out.float(), yb)
             loss = ce + cfg.lam * sum(s.square().sum() for s in net.scores.values()) if cfg.lam else ce
             opt.zero_grad(set_to_none=True)
