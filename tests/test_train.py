@@ -144,3 +144,8 @@ def test_cuda_graphs_are_asked_for_only_on_a_gpu_and_records_say_so(monkeypatch)
     assert train_mod.cuda_graphs(torch.device("cuda"))
     monkeypatch.setenv("TICKETKIT_CUDA_GRAPHS", "0")
     assert not train_mod.cuda_graphs(torch.device("cuda"))
+    monkeypatch.setenv("TICKETKIT_CUDA_GRAPHS", "yes")  # a typo stops training before it starts, on any device
+    net = build_model("lenet300_100", 1, 10, 8)
+    data = load_data("digits", image_size=8, val_size=0)
+    with pytest.raises(ValueError, match="TICKETKIT_CUDA_GRAPHS='yes' is neither 0 nor 1"):
+        train_mod.train(net, data, TrainSpec(epochs=1, batch_size=60))

@@ -145,7 +145,11 @@ def mixed_precision(device: torch.device, amp: bool) -> contextlib.AbstractConte
 def cuda_graphs(device: torch.device) -> bool:
     """Whether train() runs the forward and backward as CUDA graphs (TICKETKIT_CUDA_GRAPHS=1 on a GPU): a small
     network's eager step there is bound by launching kernels (bench/step_overhead.py)."""
-    return device.type == "cuda" and os.environ.get("TICKETKIT_CUDA_GRAPHS", "0") == "1"
+    flag = os.environ.get("TICKETKIT_CUDA_GRAPHS", "0")
+    if flag not in ("0", "1"):
+        raise ValueError(f"TICKETKIT_CUDA_GRAPHS={flag!r} is neither 0 nor 1: set it to 1 to replay training steps "
+                         "as CUDA graphs on a GPU, or to 0 (or unset it) to train eagerly")
+    return device.type == "cuda" and flag == "1"
 
 
 def precision(device: torch.device) -> str:
