@@ -41,6 +41,17 @@ def tmp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.{_HOST}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
 
 
+def write_atomic(path: Path, text: str) -> Path:
+    """Write `text` to `path` through a temporary file and a rename: readers see the old file or the whole new one."""
+    tmp = tmp_path(path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 class CorruptRecord(ValueError):
     """A result file that cannot be trusted; it is reported and recomputed."""
 
@@ -131,13 +142,7 @@ class Store:
         path = self.path(cfg)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._clean_once()
-        tmp = tmp_path(path)
-        try:
-            tmp.write_text(text)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
+        return write_atomic(path, text)
 
     def records(self) -> list[dict[str, Any]]:
         """Every sound record directly in the root (the claims dashboard reads these); temporary, lock and other

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .store import results_dir, tmp_path
+from .store import results_dir, write_atomic
 
 FOLDER = "timings"
 GEM_FINETUNE = "ResNet-20 gem fine-tune"  # Table 15's fine-tuning of Rare Gems' ResNet-20, 150 epochs
@@ -28,10 +27,7 @@ def save(path: Path, device: str, precision: str, iterations_timed: int, rows: l
            "rows": rows}
     _check(rec)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_path(path)
-    tmp.write_text(json.dumps(rec, indent=1))
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, json.dumps(rec, indent=1))
 
 
 def _check(rec: Any) -> None:
@@ -41,6 +37,9 @@ def _check(rec: Any) -> None:
     for key in ("device", "precision", "created"):
         if not isinstance(rec.get(key), str) or not rec[key]:
             raise ValueError(f"{key} is {rec.get(key)!r}, not a non-empty string")
+    n = rec.get("iterations_timed")
+    if not (isinstance(n, int) and not isinstance(n, bool) and n > 0):
+        raise ValueError(f"iterations_timed {n!r} is not a positive integer")
     if not isinstance(rec.get("rows"), list) or not rec["rows"]:
         raise ValueError("no rows")
     for row in rec["rows"]:
@@ -66,7 +65,6 @@ def load(root: Path | None = None) -> tuple[pd.DataFrame, list[str]]:
             skipped.append(f"{p.name} ({e})")
             continue
         for row in rec["rows"]:
-            rows.append({**{k: rec[k] for k in ("device", "precision", "created")},
-                         "iterations_timed": rec.get("iterations_timed"), **row,
+            rows.append({**{k: rec[k] for k in ("device", "precision", "created", "iterations_timed")}, **row,
                          "hours": row["ms_per_iteration"] * row["full_iterations"] / 3.6e6})
     return pd.DataFrame(rows, columns=COLUMNS), skipped
