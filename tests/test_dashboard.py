@@ -1,5 +1,5 @@
 """The dashboard reads the store only: counts, partial scale, verdicts and not-run claims."""
-from ticketkit import dashboard
+from ticketkit import dashboard, imp
 from ticketkit.experiments import su
 from ticketkit.profiles import get_profile
 from ticketkit.store import Store
@@ -37,3 +37,22 @@ def test_dashboard_counts_partial_grids_and_marks_untested_claims():
         assert f"3600 s for {model} / {method} ({stored} of {total} stored)" in note
     timed_runs = sum((c.model, c.method) in kinds for c in chapter)  # projected at one hour each
     assert f"about {timed_runs:.1f} hours" in note and "resnet32_2x / lottery" in note.split("not timed yet")[0]
+
+
+def test_the_cost_note_adds_the_imp_levels_a_grid_trains_without_asking_for_them():
+    from ticketkit.experiments import notebook_grids
+    from ticketkit.walks import walk_levels
+
+    P = get_profile("smoke")
+    store = Store()
+    cfgs = list(dict.fromkeys(c for g in notebook_grids("gems").values() for c in g(P)[0]))
+    deep = max((c for c in cfgs if c.method == "imp"), key=lambda c: dict(c.options)["level"])
+    level = dict(deep.options)["level"]
+    store.put(deep, fake_record(deep, 60.0))
+    behind = [w for w in (imp.level_config(deep, lv) for lv in range(level)) if w not in cfgs]
+    assert 0 < len(behind) and set(behind) <= set(walk_levels(cfgs))  # levels below it the grid does not ask for
+    for w in behind:
+        store.put(w, fake_record(w, 55.0))
+    note = dashboard.cost_note(P, "gems")
+    assert "1 are stored. Their records sum to 1.0 hours of training" in note
+    assert f"({len(behind)} stored) to {len(behind):.1f} hours more" in note

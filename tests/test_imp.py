@@ -189,9 +189,10 @@ def test_resume_files_for_a_grids_missing_runs_leave_finished_trials_behind(trai
 @pytest.mark.parametrize("restart", ["rewind", "trained"])
 def test_a_trajectory_stopped_before_any_record_resumes_elsewhere_from_its_resume_files(trained, restart):
     store = Store()
-    deep = runs([4], restart=restart)  # a grid that asks only for a deep level stores no record on the way there
+    deep = runs([4], restart=restart)  # a grid that asks only for a deep level stores its walk's records at the end
     grid(deep, store, progress=False)
-    for p in [store.path(deep[0]), *(trained_cache.path(c) for c in runs([3, 4], restart=restart))]:
+    for p in [*map(store.path, runs(range(5), restart=restart)),
+              *(trained_cache.path(c) for c in runs([3, 4], restart=restart))]:
         p.unlink()  # as if stopped while training level 3: levels 0-2 cached, no record stored
     assert resume_files(store) == []  # no record names the trial...
     files = resume_files(store, deep)  # ...but the grid's missing run does: level 0 and where the walk resumes
@@ -314,3 +315,23 @@ def test_learning_rate_rewinding_starts_each_level_from_the_previous_levels_trai
         runs([1], restart="rewound")
     with pytest.raises(ValueError, match="finetune_epochs"):
         runs([1], ("finetune",))
+
+
+def test_levels_walked_through_but_not_asked_for_are_stored_from_the_cache_for_the_grids_cost(trained):
+    from ticketkit.walks import walk_levels
+
+    store = Store()
+    asked = runs([3]) + runs([2], ("reinit",))
+    assert walk_levels(asked) == runs(range(3))  # the tickets of levels 0, 1, 2 are trained on the way
+    grid(asked, store, progress=False)
+    assert [lv for call in trained for lv, _, _ in call] == [0, 1, 2, 2, 3]  # each once (2: ticket and reinit)
+    walked = [store.get(c) for c in runs(range(3))]
+    assert all(r is not None and r["wall_s"] > 0 for r in walked)
+    assert [r["density"] for r in walked] == pytest.approx([c.density for c in runs(range(3))], abs=1e-3)
+    for c in runs(range(3)):
+        store.path(c).unlink()
+    grid(asked, store, progress=False, compute=False)  # reading never writes
+    assert all(store.get(c) is None for c in runs(range(3)))
+    trained.clear()
+    grid(asked, store, progress=False)  # a finished grid run again stores its walks from the cache, training nothing
+    assert trained == [] and all(store.get(c) is not None for c in runs(range(3)))

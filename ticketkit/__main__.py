@@ -87,7 +87,7 @@ def run_grids(plans: dict[str, list[RunConfig]], scheduler: str | None = None, b
                   f"{rec['final_test_acc']:.2f}% in {time.perf_counter() - start[0]:.0f}s", flush=True)
             start[0] = time.perf_counter()
 
-        grid(todo, store, progress=False, on_record=line, scheduler=scheduler, batch=batch)
+        grid(cfgs, store, progress=False, on_record=line, scheduler=scheduler, batch=batch)
 
 
 def checked(parser: argparse.ArgumentParser, check: Callable[[], T]) -> T:

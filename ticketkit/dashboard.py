@@ -14,6 +14,7 @@ from .grid import frame
 from .store import Store
 from .plots import VERDICT_COLOURS
 from .verdicts import NOT_RUN, RULES, evaluate
+from .walks import walk_levels
 
 
 def _stored(cfgs: list, store: Store | None = None) -> pd.DataFrame:  # type: ignore[type-arg]
@@ -103,23 +104,30 @@ COST_NOTES = {
 
 def cost_note(P: Profile, chapter: str = "su") -> str:
     """How many of the chapter's runs are stored, the training time their records sum to (a run trained in a batch
-    of K counts a K-th of the batch's time), and the median run time per model and method with the whole grid
-    projected from it (the sum also counts runs slowed by other work on the cores)."""
+    of K counts a K-th of the batch's time) with the IMP levels the grid trains on the way to the levels it asks for
+    (ticketkit.walks), and the median run time per model and method with the whole grid projected from it (the sum
+    also counts runs slowed by other work on the cores)."""
     cfgs = list(dict.fromkeys(c for grid in notebook_grids(chapter).values() for c in grid(P)[0]))
-    done = _stored(cfgs)
+    walked = walk_levels(cfgs)
+    done, steps = _stored(cfgs), _stored(walked)
     if done.empty:
         return f"None of the chapter's {len(cfgs)} runs is stored yet at the {P.name} profile."
-    done = done.assign(share_s=done["wall_s"] / done["batch"].fillna(1))
-    kinds = pd.Series([f"{c.model} / {c.method}" for c in cfgs]).value_counts(sort=False)
-    kind = done["model"] + " / " + done["method"]
-    medians = done.groupby(kind)["share_s"].median()
+    both = pd.concat([done, steps]) if len(steps) else done
+    both = both.assign(share_s=both["wall_s"] / both["batch"].fillna(1))
+    kinds = pd.Series([f"{c.model} / {c.method}" for c in cfgs + walked]).value_counts(sort=False)
+    kind = both["model"] + " / " + both["method"]
+    medians = both.groupby(kind)["share_s"].median()
     timed = [f"{medians[k]:.0f} s for {k} ({(kind == k).sum()} of {n} stored)"
              for k, n in kinds.items() if k in medians]
     untimed = [k for k in kinds.index if k not in medians]
     projected = sum(n * medians[k] for k, n in kinds.items() if k in medians) / 3600
+    walk_txt = (f", and the {len(walked)} trajectory levels the grid trains on the way to the levels it asks for "
+                f"({len(steps)} stored) to {both['share_s'].iloc[len(done):].sum() / 3600:.1f} hours more"
+                if walked else "")
     return (f"The chapter's grid has {len(cfgs)} runs; {len(done)} are stored. Their records sum to "
-            f"{done['share_s'].sum() / 3600:.1f} hours of training on {', '.join(sorted(set(done['device'])))}, "
-            "including runs slowed by other work on the same cores. The median run took " + "; ".join(timed) +
+            f"{both['share_s'].iloc[:len(done)].sum() / 3600:.1f} hours of training{walk_txt}, on "
+            f"{', '.join(sorted(set(both['device'])))}, including runs slowed by other work on the same cores. The "
+            "median run took " + "; ".join(timed) +
             f", so {'the whole grid takes' if not untimed else 'the runs of the timed kinds take'} about "
             f"{projected:.1f} hours at those medians" + (f" ({', '.join(untimed)} not timed yet)" if untimed else "") +
             ". " + COST_NOTES[chapter])

@@ -15,6 +15,7 @@ from .models import build_model
 from .runs import TRAJECTORIES, RunConfig, batch_key, computer, execute, execute_batch
 from .train import default_device
 from .store import Store
+from .walks import store_walks
 
 Runner = Callable[[RunConfig, bool], dict[str, Any]]
 
@@ -87,7 +88,8 @@ def grid(configs: Iterable[RunConfig], store: Store | None = None, progress: boo
     Pass progress=False in headless (papermill) runs: a tqdm widget in a saved notebook shows a stale bar.
     With compute=False nothing is trained: the table holds the stored runs and a note says how many are missing.
     `scheduler` (a Dask address, Client or cluster; default $TICKETKIT_SCHEDULER) trains on a Dask cluster whose
-    workers share the store; without one the runs train here. Runs claimed by another process are not retrained.
+    workers share the store; without one the runs train here. Runs claimed by another process are not retrained;
+    the IMP levels the runs walk through without asking for them are stored too (ticketkit.walks: the grid's cost).
     Compatible runs train `batch` at a time as one model (None: K from a memory estimate where batching pays;
     1: one at a time); a custom `runner` trains one run at a time.
     """
@@ -105,6 +107,8 @@ def grid(configs: Iterable[RunConfig], store: Store | None = None, progress: boo
         else:
             run_tasks(plan(todo, 1), store, lambda task, p: [runner(c, p) for c in task], progress, on_record,
                       scheduler)
+    if compute:
+        store_walks(configs, store)
     return frame([store.get(c) for c in configs])
 
 
