@@ -82,8 +82,11 @@ def run_grids(plans: dict[str, list[RunConfig]], scheduler: str | None = None, b
 
         def line(c, rec):  # type: ignore[no-untyped-def]
             done[0] += 1
-            what = f"level {dict(c.options)['level']} {dict(c.options)['branch']}" if c.method == "imp" else c.sanity
-            print(f"[{done[0]}/{len(todo)}] {c.model} {c.method} {what} density={c.density:g} seed={c.seed}: "
+            o = dict(c.options)
+            what = (f"level {o['level']} {o['branch']}" if c.method == "imp" else
+                    f"{o['search']} {o.get('check', 'none')}" if c.method == "gem" else c.sanity)
+            density = o["density"] if c.method == "gem" else c.density  # a gem run's target lives in its options
+            print(f"[{done[0]}/{len(todo)}] {c.model} {c.method} {what} density={density:g} seed={c.seed}: "
                   f"{rec['final_test_acc']:.2f}% in {time.perf_counter() - start[0]:.0f}s", flush=True)
             start[0] = time.perf_counter()
 
