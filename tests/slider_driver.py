@@ -15,8 +15,9 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-
 
 
 def drive(chromium: str, server: str, page: str) -> dict:
-    """The readout and the shown output before and after one ArrowRight on the slider, plus what was blocked."""
-    blocked, errors = [], []
+    """The readout and the shown output before and after one ArrowRight on the slider, plus what was blocked and
+    the local files the page asked for that the server does not have."""
+    blocked, errors, missing = [], [], []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=FLAGS, timeout=30_000)
         pg = browser.new_page()
@@ -30,6 +31,7 @@ def drive(chromium: str, server: str, page: str) -> dict:
 
         pg.route("**/*", route)
         pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
         pg.goto(f"{server}/book/generated/{page}.html", wait_until="load")
         pg.locator(".widget-slider").first.wait_for(state="visible", timeout=30_000)
         readout = pg.locator(".widget-readout").first
@@ -41,7 +43,7 @@ def drive(chromium: str, server: str, page: str) -> dict:
         pg.wait_for_timeout(500)
         after_label, after = readout.inner_text(), shown()
         browser.close()
-    return {"blocked": blocked, "errors": errors, "before_label": before_label, "after_label": after_label,
+    return {"blocked": blocked, "errors": errors, "missing": missing, "before_label": before_label, "after_label": after_label,
             "before": before, "after": after}
 
 

@@ -62,7 +62,7 @@ def smoke_book(tmp_path_factory):
     for f in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / f, root / f)
     shutil.copytree(ROOT / "notebooks", root / "notebooks")
-    shutil.copytree(ROOT / "book", root / "book", ignore=shutil.ignore_patterns("generated", "vendor"))
+    shutil.copytree(ROOT / "book", root / "book", ignore=shutil.ignore_patterns("generated", "vendor", "fonts"))
     mp = pytest.MonkeyPatch()
     mp.setenv("TICKETKIT_RESULTS", str(root / "results"))
     mp.setenv("XDG_CACHE_HOME", str(root / "cache"))  # the kernels' pre-training cache stays in the copy
@@ -123,6 +123,7 @@ def test_slider_works_offline_in_headless_chromium(server, page):
     seen = drive_slider(server, page)
     assert not seen["blocked"], f"non-local requests: {seen['blocked']}"
     assert not seen["errors"], f"page errors: {seen['errors']}"
+    assert not seen["missing"], f"local files the page asks for and the book lacks: {seen['missing']}"
     assert seen["before_label"] != seen["after_label"]
     assert seen["before"] != seen["after"] and seen["after"].strip()
 

@@ -111,13 +111,14 @@ def _execute_one(job: tuple[str, str, bool, Path, int | None]) -> Path:
 
 def build(profile: str, names: list[str] | None = None, compute: bool = False, root: Path = ROOT,
           jobs: int | None = None) -> Path:
-    """Execute the notebooks, vendor the widget JavaScript and build the HTML book; returns index.html."""
-    from .offline import vendor
+    """Execute the notebooks, vendor the widget JavaScript and fonts and build the HTML book; returns index.html."""
+    from .offline import place_fonts, vendor
 
     execute(profile, names, compute, root, jobs)
     vendor(root / "book" / "vendor")
     jb = Path(sys.executable).with_name("jupyter-book")
     subprocess.run([str(jb), "build", str(root)], check=True, cwd=root)
     index = root / "_build" / "html" / "index.html"
+    place_fonts(index.parent, root / "book" / "fonts")
     print(f"book written to {index}")
     return index
