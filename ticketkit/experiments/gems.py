@@ -174,7 +174,7 @@ SCALES = {
                          "no augmentation (the paper: random crops and flips); Edge-Popup at batch 128 like "
                          "every run here (Ramanujan et al.: 256); IMP rounds of 2 (short) and 10 (long) epochs "
                          "instead of 8 and 160, 24 levels each; warm rewinding to iteration 25 of a short round's "
-                         "80 (the paper's 1000 of 3128: the same third); long Gem-Miner searches 7x "
+                         "78 (the paper's 1000 of 3128: the same third); long Gem-Miner searches 7x "
                          "longer (210 epochs, about the 200 of long IMP's 20 rounds at 1.44%, as the paper "
                          "gives it IMP's 3000) freezing every 10 epochs (20 freezing events; the paper: every "
                          "150, 19 events)"),
@@ -334,7 +334,8 @@ def _named(r: pd.DataFrame) -> list[str]:
 
 def with_variant(runs: pd.DataFrame) -> pd.DataFrame:
     """The gem and IMP runs of a runs table with `variant` and `kept`: a gem run's target density; an IMP run's
-    the gem density whose nearest level it is (its own level density, 0.8^j, stays in `density`); Gem-Miner
+    the chapter density its level stands for (gems_imp.level; among the gem runs' densities and the scales', so it
+    does not depend on which gem runs are stored; its own level density, 0.8^j, stays in `density`); Gem-Miner
     searching longer than the table's shortest Gem-Miner search at its density is "gem_miner_long"."""
     r = runs[runs["method"].isin(("gem", "imp"))].copy() if "method" in runs else runs.iloc[:0]
     if not len(r):
@@ -343,7 +344,8 @@ def with_variant(runs: pd.DataFrame) -> pd.DataFrame:
     gem = r["method"] == "gem"
     r["kept"] = np.where(gem, r["opt.density"].astype(float) if "opt.density" in r else np.nan, r["density"])
     if "opt.level" in r:
-        target = {gems_imp.level(d): d for d in set(r.loc[gem, "kept"])}
+        known = [d for scale in SCALES.values() for d in scale.densities] + sorted(set(r.loc[gem, "kept"]))
+        target = {gems_imp.level(d): d for d in known}  # a gem run's own density wins
         r.loc[~gem, "kept"] = [target.get(int(j), k) for j, k in zip(r.loc[~gem, "opt.level"], r.loc[~gem, "kept"])]
     if gem.any() and "opt.search_epochs" in r:
         gm = gem & (r["variant"] == GEM_MINER)
@@ -374,11 +376,12 @@ def _published_at(kept: float, stage: str) -> pd.DataFrame:
     return p[(p["stage"] == stage) & (np.log(p["kept"] / kept).abs() < SAME_DENSITY)]
 
 
-def published(name: str, kept: float, stage: str = "post") -> tuple[float, str]:
-    """(accuracy, table) the paper prints for a variant at this density, from its first table that has it;
-    (nan, "") when none does."""
+def published(name: str, kept: float, stage: str = "post", table: str = "") -> tuple[float, str]:
+    """(accuracy, table) the paper prints for a variant at this density, from `table` where that has it, else from
+    its first table that has it; (nan, "") when none does."""
     hit = _published_at(kept, stage)
     hit = hit[hit["variant"] == name]
+    hit = hit[hit["table"] == table] if (hit["table"] == table).any() else hit
     return (float(hit["accuracy"].iloc[0]), str(hit["table"].iloc[0])) if len(hit) else (np.nan, "")
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 from ..data import num_classes
 from ..report import paper_table
 from ..scoremask import GEM_MINER
-from ..verdicts import Verdict
+from ..verdicts import FAILED, HELD, OPEN, Verdict
 from . import gems
 from .gems import CHECKED, FIG3, FIG6, TABLE3, GemScale, label, published, with_variant
 from .gems_rules import ACC, PRE, seeds
@@ -27,10 +27,17 @@ def pct(kept: float) -> str:
     return f"{100 * kept:.4g}%"
 
 
-def _outcomes(vs: Sequence[Verdict]) -> dict[tuple[str, float], str]:
-    """(variant, density) -> the outcome of the evidence row that colours that table cell."""
-    return {(e["variant"], round(e["density"], 6)): e["outcome"] for v in vs for _, e in v.evidence.iterrows()
-            if "variant" in e}
+def _outcomes(vs: Sequence[Verdict]) -> dict[tuple[str, float, str], str]:
+    """(variant, density, stage) -> the outcome that colours that table cell: the worst of the evidence rows naming
+    it (failed, then inconclusive, then held); rows that judge nothing or name no stage colour nothing."""
+    worst = {FAILED: 0, OPEN: 1, HELD: 2}
+    out: dict[tuple[str, float, str], str] = {}
+    for v in vs:
+        for _, e in v.evidence.iterrows():
+            if e.get("stage") and e["outcome"] in worst:
+                key = (e["variant"], round(e["density"], 6), e["stage"])
+                out[key] = min(out.get(key, HELD), e["outcome"], key=worst.__getitem__)
+    return out
 
 
 def _stat(x: pd.Series) -> tuple[float, float]:
@@ -48,8 +55,8 @@ def _cell(group: str, row: str, col_group: str, col: str, x: pd.Series, publishe
             "published": published, "outcome": outcome}
 
 
-def _pub(name: str, kept: float, stage: str) -> str:
-    acc, table = published(name, kept, stage)
+def _pub(name: str, kept: float, stage: str, table: str = "") -> str:
+    acc, table = published(name, kept, stage, table)
     return f"{acc:.2f} ({table})" if table else ""
 
 
@@ -58,7 +65,8 @@ def _by_density(r: pd.DataFrame, S: GemScale, names: Sequence[str], value: str, 
     """One row per variant, one column per density: `value` mean ± sd over seeds, the paper's number beneath."""
     outcome = _outcomes(vs)
     return [_cell(group, _row_name(r, n), "% of weights kept", pct(d), seeds(r, n, d, value),
-                  _pub(n, d, STAGES[value][0]), outcome.get((n, round(d, 6)), "")) for n in names for d in S.densities]
+                  _pub(n, d, STAGES[value][0]), outcome.get((n, round(d, 6), STAGES[value][0]), ""))
+            for n in names for d in S.densities]
 
 
 def _caption(S: GemScale, what: str) -> str:
@@ -99,7 +107,7 @@ def prospr_table(runs: pd.DataFrame, S: GemScale, vs: Sequence[Verdict]) -> Any:
             x = seeds(r, name, kept, ACC) if method == GEM_MINER else pd.Series(dtype=float)
             pub_kept = gems.TABLE2_DENSITY if method == GEM_MINER else kept
             cells.append(_cell("", f"{label(method)}, {pct(kept)} kept ({note})", "accuracy (%)", col, x,
-                               _pub(name, pub_kept, "post"), outcome.get((name, round(kept, 6)), "")))
+                               _pub(name, pub_kept, "post"), outcome.get((name, round(kept, 6), "post"), "")))
     return paper_table(pd.DataFrame(cells), f"Ours: last-epoch test accuracy, mean ± sd over {len(S.seeds)} seeds "
                                             f"at the {S.name} profile ({S.dataset}); beneath, Table 2 (ResNet-20 on "
                                             "CIFAR-10, Gem-Miner at 3.72% kept, ProsPr at 5%).")
@@ -111,8 +119,8 @@ def ep_table(runs: pd.DataFrame, S: GemScale, vs: Sequence[Verdict]) -> Any:
     r, d = with_variant(runs), min(S.densities)
     outcome = _outcomes(vs)
     cells = [_cell("", f"{STAGES[v][0]}-finetune accuracy (%)", f"{pct(d)} of weights kept", label(n),
-                   seeds(r, n, d, v), _pub(n, d, STAGES[v][0]), outcome.get((n, round(d, 6)), "") if v == ACC else "")
-             for v in (PRE, ACC) for n in TABLE3]
+                   seeds(r, n, d, v), _pub(n, d, STAGES[v][0], "Table 3"),
+                   outcome.get((n, round(d, 6), STAGES[v][0]), "")) for v in (PRE, ACC) for n in TABLE3]
     return paper_table(pd.DataFrame(cells), f"Ours: mean ± sd over {len(S.seeds)} seeds at the {S.name} profile "
                                             f"({S.dataset}); beneath, Table 3 (ResNet-20 on CIFAR-10, 0.59% kept) "
                                             "where our density is the paper's.")

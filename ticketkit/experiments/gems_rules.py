@@ -1,7 +1,7 @@
 """The rare-gems chapter's verdict rules (RG-1, RG-2, RG-3, RG-5): per density, differences of seed means with 95%
 Welch intervals; beside each, the same difference as printed in one of seed 004's tables at the same density
 (Tables 2, 3, 4, 16), NaN where none prints it (Figures 3 and 6 are figures only). IMP is compared at its level
-nearest each density (gems.with_variant)."""
+for each density, the deepest keeping about the density or more (gems.with_variant)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -40,8 +40,10 @@ def gem_margin(r: pd.DataFrame) -> tuple[float, str]:
         return np.nan, "no margin: Gem-Miner has fewer than two seeds at every density"
     sd = float(np.sqrt(sum(((g - g.mean()) ** 2).sum() for g in groups) / dof))
     m = float(np.ceil(2 * sd * 10) / 10)
+    plural = lambda n, one, many: f"{n} {one if n == 1 else many}"  # noqa: E731
     return m, (f"margin m = {m:.1f} points: twice Gem-Miner's seed-to-seed sd after fine-tuning ({sd:.2f}, pooled "
-               f"over {len(groups)} searches and densities, {dof} degrees of freedom), rounded up to 0.1")
+               f"over {plural(len(groups), 'search and density', 'searches and densities')}, "
+               f"{plural(dof, 'degree', 'degrees')} of freedom), rounded up to 0.1")
 
 
 def sparse(r: pd.DataFrame, names: tuple[str, ...]) -> list[float]:
@@ -58,10 +60,11 @@ def _densities(r: pd.DataFrame, *names: str) -> list[float]:
 
 
 def _row(r: pd.DataFrame, cell: str, kept: float, comparison: str, e: Effect, outcome: str, published: float,
-         **extra: object) -> dict:
-    """An evidence row; `variant` names the table cell the outcome colours."""
+         stage: str = "", **extra: object) -> dict:
+    """An evidence row; `variant` and `stage` ("pre" or "post" fine-tuning; "" for none) name the table cell the
+    outcome colours."""
     return effect_row({"model": str(r["model"].iloc[0]), "variant": cell, "density": kept,
-                       "remaining": round(100 * kept, 4), "comparison": comparison}, e, outcome,
+                       "remaining": round(100 * kept, 4), "comparison": comparison, "stage": stage}, e, outcome,
                       published=published, **extra)
 
 
@@ -71,7 +74,7 @@ def _diff(r: pd.DataFrame, test: str, base: str, kept: float, value: str, judge:
     e = welch(seeds(r, test, kept, value), seeds(r, base, kept, value))
     stage = "pre" if value == PRE else "post"
     return _row(r, cell, kept, f"{label(test)} − {label(base)}", e, judge(e),
-                published_effect(test, base, kept, stage))
+                published_effect(test, base, kept, stage), stage)
 
 
 @rule("RG-1")
@@ -94,7 +97,7 @@ def near_chance(r: pd.DataFrame, name: str, kept: float) -> dict:
     x = seeds(r, name, kept, PRE)
     e = welch(x, np.full(max(len(x), 2), chance))  # against a constant: the one-sample t-interval
     return _row(r, name, kept, f"{label(name)} − chance ({chance:g}%)", e, below(e, NEAR_CHANCE), np.nan,
-                n=f"{e.n_test} vs chance")
+                "pre", n=f"{e.n_test} vs chance")
 
 
 @rule("RG-2")
@@ -156,4 +159,4 @@ def _most_of_gap(r: pd.DataFrame, fix: str, low: str, high: str, kept: float) ->
     e = welch(seeds(r, fix, kept, ACC), mid)
     pub = published_effect(fix, low, kept) - published_effect(high, low, kept) / 2
     return _row(r, fix, kept, f"{label(fix)} − midpoint of {label(low)} and {label(high)}", e, above(e),
-                round(pub, 2))
+                round(pub, 2), "post")

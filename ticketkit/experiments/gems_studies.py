@@ -74,12 +74,16 @@ def imp_figure(S: GemScale) -> list[RunConfig]:
     return gems_imp.imp_variants(S) + more + _each(S, S.densities, (GEM_MINER,))
 
 
-def _caption(S: GemScale, what: str, where: str, matched: Sequence[str] = ()) -> str:
+def _caption(S: GemScale, what: str, beneath: str, matched: Sequence[str] = ()) -> str:
     more = f" ({len(S.seeds) + len(S.match_seeds)} for {' and '.join(label(n) for n in matched)}, compared for a " \
            "match)" if matched and S.match_seeds else ""
     return (f"Ours: {what}, mean ± sd over {len(S.seeds)} seeds{more} at the {S.name} profile ({S.dataset}); beneath, "
-            f"{where} (ResNet-20 on CIFAR-10) where it prints one at the same density. IMP is compared at its "
-            "its level for each density (the scale line gives both densities).")
+            f"{beneath} (ResNet-20 on CIFAR-10). IMP is compared at its level for each density (the scale line "
+            "gives both densities).")
+
+
+def _where(table: str) -> str:
+    return f"{table}'s number where it prints one at the same density"
 
 
 def cost_table(runs: pd.DataFrame, S: GemScale) -> Any:
@@ -91,7 +95,7 @@ def cost_table(runs: pd.DataFrame, S: GemScale) -> Any:
     cells = [_cell("", label(n), f"{pct(d)} kept", col, c[c["variant"] == n][v], pub[n] if v == "epochs" else "")
              for n in COST for col, v in (("epochs to find the mask", "epochs"), ("seconds", "seconds"))]
     return paper_table(pd.DataFrame(cells), _caption(S, "epochs and wall time spent finding the mask (fine-tuning "
-                                                        "not counted)", "Table 1"))
+                                                        "not counted)", "Table 1's epochs at 1.4% density"))
 
 
 def paper_scale_cost(root: Path | None = None) -> Any:
@@ -143,17 +147,19 @@ def at_one(runs: pd.DataFrame, S: GemScale, names: Sequence[str], vs: Sequence[V
            stages: Sequence[str] = (ACC,)) -> Any:
     """Tables 4 and 16: each variant near 1.44% (its pre- and/or post-finetune accuracy), the paper's beneath."""
     r, d, outcome = with_variant(runs), nearest(S, FIG2_DENSITY), _outcomes(vs)
-    cells = [_cell("", label(n), f"{pct(d)} kept", STAGES[v][1], seeds(r, n, d, v), _pub(n, d, STAGES[v][0]),
-                   outcome.get((n, round(d, 6)), "") if v == ACC else "") for n in names for v in stages]
+    cells = [_cell("", label(n), f"{pct(d)} kept", STAGES[v][1], seeds(r, n, d, v),
+                   _pub(n, d, STAGES[v][0], where), outcome.get((n, round(d, 6), STAGES[v][0]), ""))
+             for n in names for v in stages]
     matched = [n for n in names if n in MATCHED_LONG]
-    return paper_table(pd.DataFrame(cells), _caption(S, "last-epoch test accuracy", where, matched))
+    return paper_table(pd.DataFrame(cells), _caption(S, "last-epoch test accuracy", _where(where), matched))
 
 
 def by_density(runs: pd.DataFrame, S: GemScale, names: Sequence[str], vs: Sequence[Verdict]) -> Any:
     """Figure 10 as a table: each variant before and after fine-tuning by density."""
     r = with_variant(runs)
     cells = [c for v in (PRE, ACC) for c in _by_density(r, S, names, v, STAGES[v][1], vs)]
-    return paper_table(pd.DataFrame(cells), _caption(S, "test accuracy", "the paper (Figure 10 prints no numbers)",
+    return paper_table(pd.DataFrame(cells), _caption(S, "test accuracy", "the number one of the paper's tables prints "
+                                                     "at the same density, if any (Figure 10 itself prints none)",
                                                      [n for n in names if n in MATCHED_IMP]))
 
 
