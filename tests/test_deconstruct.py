@@ -110,3 +110,19 @@ def test_dl7_judges_each_action_of_the_large_final_ticket_against_rewinding():
     assert deciding(v) == {"signed_constant": HELD, "reinit": HELD, "frozen": FAILED}  # frozen: inside ±m
     assert deconstruct.ACTIONS.keys() == {"rewind", "reinit", "reshuffle", "signed_constant", "frozen",
                                           "frozen_unless_decreased"}
+
+
+def test_the_table_colours_only_the_cells_a_rule_judges_at_one_level_and_adds_dl2s_level(monkeypatch):
+    S = deconstruct.get_scale("cpu")
+    crits = ("magnitude_increase", "movement", "large_final", "large_final_same_sign", "large_final_diff_sign")
+    runs = made({c: {3: 96.0, 12: 95.0, 15: 94.0, 16: 93.0} for c in crits} | {"random": {3: 90, 15: 80, 16: 75}})
+    deep = runs["opt.criterion"] == "large_final_diff_sign"
+    runs.loc[deep, "early_stop_test_acc"] -= runs.loc[deep, "opt.level"]  # the gap widens with depth
+    runs["density"] = [imp_density(S, lv) for lv in runs["opt.level"]]
+    vs = [evaluate(c, runs, "made") for c in ("DL-2", "DL-3")]
+    monkeypatch.setattr(deconstruct, "paper_table", lambda cells, caption: cells)
+    cells = deconstruct.table(runs, S, crits, vs).set_index(["row", "col"])["outcome"]
+    at = lambda lv: f"{100 * imp_density(S, lv):.3g}%"  # noqa: E731
+    assert 15 not in S.curve_levels and cells[("large_final", at(15))] == FAILED  # DL-2: 94 vs dense 97
+    assert (vs[1].evidence["criterion"] == "large_final_diff_sign").sum() > 1  # DL-3 judges diff-sign...
+    assert set(cells.xs("large_final_diff_sign", level="row")) == {""}  # ...as a mean and a trend: no one cell

@@ -172,3 +172,17 @@ def test_the_paper_profiles_of_the_conv_pages_are_the_papers_recipes():
         (160, 40, 1e-3, {"vgg16_a", "resnet56_a", "resnet56_b", "resnet110_a", "resnet110_b"})
     vgg = lottery_rewind.get_scale("paper")
     assert [round(e * 782, -3) for e in vgg.lengths] == [30_000, 60_000, 112_000] and vgg.lr == 0.1
+
+
+def test_the_table_colours_lt2s_early_stop_iteration_cells_and_lt1s_accuracy_cells_apart(monkeypatch):
+    S = lottery.get_scale("cpu")
+    runs = frame({0: [90.0, 90.2, 89.8], 3: [91.0, 91.2, 90.8], 7: [80.0, 80.1, 79.9]},
+                 iters={0: [9000, 9500, 9200], 3: [6000, 6300, 6100], 7: [9400, 9000, 9300]})
+    runs["density"] = [lottery.imp_density(S, lv) for lv in runs["opt.level"]]  # the real per-layer densities
+    monkeypatch.setattr(lottery, "paper_table", lambda cells, caption: cells)  # the cells, before styling
+    cells = lottery.table(runs, S, ("ticket",), lottery.verdicts(runs, S, ("LT-1", "LT-2")))
+    ticket = cells[cells["row"] == "winning ticket (iterative)"].set_index(["row_group", "col"])["outcome"]
+    at = lambda lv: f"{100 * lottery.imp_density(S, lv):.3g}%"  # noqa: E731
+    iters, acc = "early-stop iteration (thousands)", "test accuracy at early stop (%)"
+    assert ticket[(iters, at(3))] == HELD and ticket[(iters, at(7))] == OPEN  # LT-2: 6.1K vs 9.2K; 9.2K vs 9.2K
+    assert ticket[(acc, at(3))] == HELD and ticket[(acc, at(7))] == FAILED  # LT-1: 91 vs 90; 80 vs 90

@@ -1,6 +1,7 @@
 """Report helpers: the paper-shaped layout, published effects and numbers, the CSV link and the findings box,
 checked on hand-made runs frames."""
 import base64
+import dataclasses
 import io
 import math
 import re
@@ -210,3 +211,29 @@ def test_findings_warn_when_the_runs_mix_precisions():
     assert "different precisions" not in uniform and "Every run on this page trained in fp32." in uniform
     mixed = runs.assign(precision=["fp32"] * 10 + ["bf16 autocast"] * (len(runs) - 10))
     assert "different precisions (bf16 autocast: 29, fp32: 10)" in report.findings(vs, mixed).data
+
+
+def test_a_cell_two_comparisons_name_takes_the_worse_outcome_and_unjudged_rows_colour_nothing():
+    from ticketkit.verdicts import FAILED, HELD, OPEN, Verdict
+
+    ev = pd.DataFrame({"cell": ["a", "a", "b", "b", "c"], "outcome": [HELD, FAILED, OPEN, HELD, ""]})
+    v = Verdict("X-1", "mixed", "", "", ev)
+    colour = report.cell_outcomes([v], lambda v, e: e["cell"])
+    assert colour == {"a": FAILED, "b": OPEN}  # order-free: held then failed is failed; "" colours nothing
+    reverse = Verdict("X-1", "mixed", "", "", ev.iloc[::-1])
+    assert report.cell_outcomes([reverse], lambda v, e: e["cell"]) == colour
+    assert report.cell_outcomes([v], lambda v, e: None if e["cell"] == "a" else e["cell"]) == {"b": OPEN}
+
+
+def test_effects_figure_draws_cells_without_a_published_effect_beside_the_others():
+    import matplotlib.pyplot as plt
+
+    P = get_profile("cpu")
+    v = su.verdicts(rt_runs(), P, ("SU-3",))[0]
+    ev = v.evidence.copy()
+    ev.loc[ev.index[:2], "published"] = float("nan")  # two cells the paper prints no effect for
+    fig = su.effects([dataclasses.replace(v, evidence=ev)], P, "t")
+    scatter, side = fig.axes
+    assert len(side.get_yticklabels()) == 2 and "no published effect" in side.get_title()
+    assert sum(len(c.get_children()) > 0 for c in scatter.containers) >= 1
+    plt.close(fig)

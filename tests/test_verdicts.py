@@ -180,3 +180,14 @@ def test_cells_shown_but_none_deciding_make_a_claim_not_testable_rather_than_not
     v = decide("LT-3", shown, "made")
     assert v.verdict == NOT_TESTABLE and "no cell" in v.note
     assert decide("LT-3", pd.DataFrame(), "made").verdict == NOT_RUN
+
+
+def test_su6_counts_collapses_per_dataset_and_network():
+    cut = {"final_test_acc": 10.0, "collapsed_layers": 2, "connected": False}
+    ok = {"final_test_acc": 60.0, "collapsed_layers": 0, "connected": True}
+    r = runs([{"method": "snip", "dataset": "cifar10", **cut}] * 3 + [{"method": "snip", "dataset": "cifar100", **ok}] * 3
+             + [{"method": "random_tickets", "dataset": d, **ok} for d in ("cifar10", "cifar100")])
+    ev = V.evaluate("SU-6", r, "made").evidence.set_index(["method", "dataset"])
+    assert ev.loc[("snip", "cifar10"), "measured"] == "3/3" and ev.loc[("snip", "cifar10"), "outcome"] == V.HELD
+    assert ev.loc[("snip", "cifar100"), "measured"] == "0/3" and ev.loc[("snip", "cifar100"), "outcome"] == V.FAILED
+    assert len(ev) == 4

@@ -36,7 +36,8 @@ def effects_figure(verdicts: Sequence[Verdict], title: str, scale: str, ours: st
                    unit: str = "accuracy points") -> plt.Figure:
     """Published effect (x) against our effect (y), one point per cell with its 95% interval (and the published
     ± sd where given), the y = x line and both zero lines; colour = the cell's outcome, marker = model. Cells
-    without a published effect are drawn as a forest plot of our effects instead."""
+    without a published effect are drawn as a forest plot of our effects instead (in a panel beside the scatter
+    when some cells have one)."""
     df = _cells(verdicts)
     fig_note = f"Scale: {scale}."
     if df.empty:
@@ -48,9 +49,15 @@ def effects_figure(verdicts: Sequence[Verdict], title: str, scale: str, ours: st
     has_pub = "published" in df and df["published"].notna().any()
     if not has_pub:
         return _forest(df, title, fig_note, ours, unit)
+    alone = df[df["published"].isna()].reset_index(drop=True)
     df = df[df["published"].notna()]
     models = list(dict.fromkeys(df.get("model", pd.Series(["all"] * len(df)))))
-    fig, ax = plt.subplots(figsize=(4.8, 3.6))
+    if len(alone):
+        fig, (ax, side) = plt.subplots(1, 2, figsize=(11, max(3.6, 0.28 * len(alone) + 1.4)),
+                                       gridspec_kw={"width_ratios": [1, 1.2]})
+        _forest_on(side, alone, ours, unit, "cells with no published effect")
+    else:
+        fig, ax = plt.subplots(figsize=(4.8, 3.6))
     for i, m in enumerate(models):
         sub = df[df["model"] == m] if "model" in df else df
         for outcome, g in sub.groupby("outcome"):
@@ -80,13 +87,22 @@ def effects_figure(verdicts: Sequence[Verdict], title: str, scale: str, ours: st
     fig.tight_layout()
     fig.text(0.01, -0.01, "Bars: our 95% Welch interval (vertical), the published ± sd (horizontal). Points on the "
              "dashed line reproduce the published effect; points in the top-right or bottom-left quadrant agree in "
-             "sign. " + fig_note, fontsize=6.5, wrap=True, va="top")
+             "sign." + (f" Right: our {len(alone)} cells the papers print no effect for." if len(alone) else "") +
+             " " + fig_note, fontsize=6.5, wrap=True, va="top")
     return fig
 
 
 def _forest(df: pd.DataFrame, title: str, note: str, ours: str, unit: str) -> plt.Figure:
     """Our effects with their intervals, one row per cell (used where the seeds publish no numbers)."""
     fig, ax = plt.subplots(figsize=(7, 0.28 * len(df) + 1.4))
+    _forest_on(ax, df, ours, unit, title + " (no published effect for these cells)")
+    fig.tight_layout()
+    fig.text(0.01, -0.01, "Bars: 95% Welch interval over seeds. " + note, fontsize=6.5, wrap=True, va="top")
+    return fig
+
+
+def _forest_on(ax: plt.Axes, df: pd.DataFrame, ours: str, unit: str, title: str) -> None:
+    """Draw our effects with their intervals on `ax`, one row per cell, coloured by outcome."""
     y = np.arange(len(df))[::-1]
     for outcome, idx in df.groupby("outcome").groups.items():
         g = df.loc[idx]
@@ -101,11 +117,8 @@ def _forest(df: pd.DataFrame, title: str, note: str, ours: str, unit: str) -> pl
     ax.set_yticks(y)
     ax.set_yticklabels([_label(r) for _, r in df.iterrows()], fontsize=7)
     ax.set_xlabel(f"our effect ({unit}; {ours})")
-    ax.set_title(title + " (no published effect for these cells)", fontsize=10)
+    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    fig.text(0.01, -0.01, "Bars: 95% Welch interval over seeds. " + note, fontsize=6.5, wrap=True, va="top")
-    return fig
 
 
 def verdict_overview(board: pd.DataFrame) -> plt.Figure:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
-from typing import Sequence
+from typing import Callable, Hashable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -70,6 +70,21 @@ def _cell(mean: float, sd: float, published: str | None) -> str:
     if published is None:
         return ours
     return f"{ours}<span class='tk-pub'>{html.escape(published) if published else '—'}</span>"
+
+
+def cell_outcomes(verdicts: Sequence[Verdict], key: Callable[[Verdict, pd.Series], Hashable | None]
+                  ) -> dict[Hashable, str]:
+    """Table cell -> the outcome that colours it: the worst (failed, then inconclusive, then held) of the judged
+    evidence rows that `key` maps to it, so a second comparison of one cell never hides the first; rows that judge
+    nothing, or that `key` maps to None, colour nothing."""
+    rank = {FAILED: 0, OPEN: 1, HELD: 2}
+    out: dict[Hashable, str] = {}
+    for v in verdicts:
+        for _, e in v.evidence.iterrows():
+            k = key(v, e) if e.get("outcome") in rank else None
+            if k is not None:
+                out[k] = min(out.get(k, HELD), e["outcome"], key=rank.__getitem__)
+    return out
 
 
 def paper_table(cells: pd.DataFrame, caption: str = "") -> HTML:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .. import imp
 from ..params import chapter_scale
-from ..report import paper_table
+from ..report import cell_outcomes, paper_table
 from ..runs import RunConfig
 from ..train import TrainSpec
 from ..verdicts import Verdict, evaluate
@@ -113,17 +113,19 @@ def with_criterion(runs: pd.DataFrame) -> pd.DataFrame:
 
 def table(runs: pd.DataFrame, S: DLScale, criteria: Sequence[str], vs: Sequence[Verdict] = (),
           by: str = "criterion") -> Any:
-    """Criteria (or, by="action", the large_final ticket's actions) as rows by % remaining at the curve levels:
-    test accuracy at early stopping, mean ± sd."""
+    """Criteria (or, by="action", the large_final ticket's actions) as rows by % remaining at the curve levels and
+    every level a verdict judges a cell at: test accuracy at early stopping, mean ± sd."""
     r = with_criterion(runs)
     if by == "action" and len(r):
         r = r[r["criterion"].isin(["large_final"]) | (r["level"] == 0)].assign(criterion=lambda d: d["action"])
-    outcome = {(e[by], round(e["density"], 6)): e["outcome"] for v in vs for _, e in v.evidence.iterrows()
-               if by in e and "density" in e}
+    at_one = lambda e: by in e and not pd.isna(e.get("density", np.nan))  # noqa: E731 (means over levels: none)
+    outcome = cell_outcomes(vs, lambda v, e: (e[by], round(e["density"], 6)) if at_one(e) else None)
+    judged = {int(e["level"]) for v in vs for _, e in v.evidence.iterrows()
+              if at_one(e) and e[by] in criteria and e["outcome"] and not pd.isna(e.get("level", np.nan))}
     dense = r[r["level"] == 0]["early_stop_test_acc"] if len(r) else pd.Series(dtype=float)
     cells = [_cell("dense network", "100%", dense, "")]
     for crit in criteria:
-        for lv in (lv for lv in S.curve_levels if lv > 0):
+        for lv in sorted({lv for lv in S.curve_levels if lv > 0} | judged):
             d = imp_density(S, lv)
             sel = r[(r["criterion"] == crit) & (r["level"] == lv)]["early_stop_test_acc"] if len(r) else dense[:0]
             cells.append(_cell(crit, f"{100 * d:.3g}%", sel, outcome.get((crit, round(d, 6)), "")))

@@ -146,11 +146,12 @@ def _falling(r: pd.DataFrame, test: str, base: str) -> list[dict]:
     levels = _levels(r, test, base)
     if len(levels) < 2:
         return []
-    (first, _), (deepest, d) = levels[0], levels[-1]
+    (first, _), (deepest, _) = levels[0], levels[-1]
     change = (_gap(r, test, base, deepest) - _gap(r, test, base, first)).dropna()  # paired by trial
     e = welch(change, np.zeros(max(len(change), 2)))  # against a constant: the one-sample t-interval
-    return [_row(test, deepest, d, f"({test} − {base}) at level {deepest} minus at level {first} (the gap widens)",
-                 e, below(e))]
+    # a change across levels, not a value at one density: no table cell is coloured by it
+    return [_row(test, deepest, np.nan, f"({test} − {base}) at level {deepest} minus at level {first} (the gap "
+                 "widens)", e, below(e))]
 
 
 @rule("DL-3")

@@ -4,7 +4,7 @@ beneath where one of its tables prints it at the same density) and as curves aga
 density. A variant with no runs in the table stays as a row marked "not run yet"."""
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Hashable, Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from ..data import num_classes
-from ..report import paper_table
+from ..report import cell_outcomes, paper_table
 from ..scoremask import GEM_MINER
-from ..verdicts import FAILED, HELD, OPEN, Verdict
+from ..verdicts import Verdict
 from . import gems
 from .gems import CHECKED, FIG3, FIG6, TABLE3, GemScale, label, published, with_variant
 from .gems_rules import ACC, PRE, seeds
@@ -27,17 +27,10 @@ def pct(kept: float) -> str:
     return f"{100 * kept:.4g}%"
 
 
-def _outcomes(vs: Sequence[Verdict]) -> dict[tuple[str, float, str], str]:
-    """(variant, density, stage) -> the outcome that colours that table cell: the worst of the evidence rows naming
-    it (failed, then inconclusive, then held); rows that judge nothing or name no stage colour nothing."""
-    worst = {FAILED: 0, OPEN: 1, HELD: 2}
-    out: dict[tuple[str, float, str], str] = {}
-    for v in vs:
-        for _, e in v.evidence.iterrows():
-            if e.get("stage") and e["outcome"] in worst:
-                key = (e["variant"], round(e["density"], 6), e["stage"])
-                out[key] = min(out.get(key, HELD), e["outcome"], key=worst.__getitem__)
-    return out
+def _outcomes(vs: Sequence[Verdict]) -> dict[Hashable, str]:
+    """(variant, density, stage) -> the outcome that colours that table cell (rows naming no stage colour none)."""
+    return cell_outcomes(vs, lambda v, e: (e["variant"], round(e["density"], 6), e["stage"]) if e.get("stage")
+                         else None)
 
 
 def _stat(x: pd.Series) -> tuple[float, float]:

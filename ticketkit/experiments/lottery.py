@@ -13,7 +13,7 @@ import pandas as pd
 from .. import imp
 from ..params import chapter_scale
 from ..plots import effects_figure
-from ..report import paper_table
+from ..report import cell_outcomes, paper_table
 from ..runs import RunConfig
 from ..store import Store
 from ..train import TrainSpec
@@ -123,8 +123,8 @@ def table(runs: pd.DataFrame, S: ImpScale, branches: Sequence[str], vs: Sequence
     """Frankle & Carbin's figure as a table: rows = dense and each branch, columns = % of weights remaining at the
     curve levels (or `levels`); test accuracy at early stopping and the early-stop iteration (thousands), mean ± sd."""
     r = with_level(runs)
-    outcome = {(e["comparison"], round(e["density"], 6)): e["outcome"] for v in vs for _, e in v.evidence.iterrows()
-               if v.claim_id in ("LT-1", "LT-3", "LT-4")}
+    outcome = cell_outcomes(vs, lambda v, e: (e["model"], e["comparison"], round(e["density"], 6))
+                            if v.claim_id in ("LT-1", "LT-2", "LT-3", "LT-4") else None)
     cells = []
     for value, group, scale in (("early_stop_test_acc", "test accuracy at early stop (%)", 1.0),
                                 ("early_stop_iteration", "early-stop iteration (thousands)", 1e-3)):
@@ -132,12 +132,13 @@ def table(runs: pd.DataFrame, S: ImpScale, branches: Sequence[str], vs: Sequence
             for level in ((0,) if branch == "dense" else [lv for lv in levels or S.curve_levels if lv > 0]):
                 sel = r[(r["level"] == level) & (r["branch"] == ("ticket" if branch == "dense" else branch))]
                 x = sel[value].astype(float) * scale
-                judged = value == "early_stop_test_acc" and len(sel)
-                key = (lottery_rules.COMPARISONS.get(branch, ""), round(imp_density(S, level), 6))
+                comparison = lottery_rules.COMPARISONS.get(branch, "") + ("" if scale == 1.0 else
+                                                                          lottery_rules.IN_ITERATIONS)
+                key = (S.model, comparison, round(imp_density(S, level), 6))
                 cells.append({"row_group": group, "row": BRANCH_LABELS[branch],
                               "col_group": "% of weights remaining", "col": _pct(imp_density(S, level)),
                               "mean": x.mean() if len(x) else np.nan, "sd": x.std(ddof=1) if len(x) > 1 else np.nan,
-                              "published": "", "outcome": outcome.get(key, "") if judged else ""})
+                              "published": "", "outcome": outcome.get(key, "") if len(sel) else ""})
     caption = (f"Ours: mean ± sd over {len(S.trials)} trials at the {S.name} profile. Seed 002 reports this "
                "experiment in words and figures (section 3.1.1), without numbers; the verdicts above compare effects.")
     return paper_table(pd.DataFrame(cells), caption)

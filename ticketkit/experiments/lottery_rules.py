@@ -11,6 +11,7 @@ from ..verdicts import Verdict, above, as_good_as, below, decide, dense_margin, 
 BRANCH_LABELS = {"dense": "dense network", "ticket": "winning ticket (iterative)", "reinit": "random re-init",
                  "oneshot": "one-shot"}
 COMPARISONS = {"ticket": "ticket − dense", "reinit": "re-init − ticket", "oneshot": "iterative − one-shot"}
+IN_ITERATIONS = " (thousand iterations)"  # LT-2 compares the early-stop iteration, not the accuracy
 ACC = "early_stop_test_acc"
 MODERATE = 0.513  # "a winning ticket with 51.3% of the weights remaining" beats the dense network (002, 3.1.1)
 SMALLEST = 0.036  # "when P_m = 3.6% the winning ticket performs on par with the original network"
@@ -75,7 +76,7 @@ def lt2(runs: pd.DataFrame, scale: str) -> Verdict:
     for model, d, t, b in _pairs(r, "ticket", "dense", "early_stop_iteration"):
         e = welch(t / 1000, b / 1000)
         judged = d >= FAST_DOWN_TO
-        rows.append(_row(model, d, "ticket − dense (thousand iterations)", e, below(e) if judged else "",
+        rows.append(_row(model, d, COMPARISONS["ticket"] + IN_ITERATIONS, e, below(e) if judged else "",
                          note="" if judged else "below 20% remaining: shown, not judged"))
     return decide("LT-2", pd.DataFrame(rows), scale, "effects in thousands of iterations to early stopping")
 

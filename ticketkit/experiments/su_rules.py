@@ -133,12 +133,12 @@ def su6(runs: pd.DataFrame, scale: str) -> Verdict:
     top = runs[runs["density"] == runs["density"].min()]
     rows = []
     for method, expect in [("random_tickets", False), ("snip", True), ("lottery", True), ("lr_rewinding", True)]:
-        for model, grp in top[_is(top, method)].groupby("model"):
+        for (dataset, model), grp in top[_is(top, method)].groupby(["dataset", "model"]):
             if expect and model != "vgg19":
                 continue
             frac = float(collapsed(grp).mean())
             ok = frac == 0 if not expect else frac > 0.5
-            rows.append({"dataset": grp["dataset"].iloc[0], "model": model, "density": grp["density"].iloc[0],
+            rows.append({"dataset": dataset, "model": model, "density": grp["density"].iloc[0],
                          "method": method, "sanity": "none",
                          "comparison": f"{LABELS[method]} collapsed runs (expected: "
                                        f"{'most' if expect else 'none'})",
