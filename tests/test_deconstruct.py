@@ -126,3 +126,13 @@ def test_the_table_colours_only_the_cells_a_rule_judges_at_one_level_and_adds_dl
     assert 15 not in S.curve_levels and cells[("large_final", at(15))] == FAILED  # DL-2: 94 vs dense 97
     assert (vs[1].evidence["criterion"] == "large_final_diff_sign").sum() > 1  # DL-3 judges diff-sign...
     assert set(cells.xs("large_final_diff_sign", level="row")) == {""}  # ...as a mean and a trend: no one cell
+
+
+def test_a_difference_inside_the_noise_margin_is_no_difference_even_when_it_excludes_zero():
+    from ticketkit.experiments.deconstruct_rules import differs
+    from ticketkit.verdicts import Effect
+
+    e = lambda lo, hi: Effect((lo + hi) / 2, lo, hi, 4.0, 5, 5)  # noqa: E731
+    assert differs(e(-0.3, -0.1), 0.5) == FAILED  # excludes zero, but within ±m
+    assert differs(e(-0.65, -0.28), 0.4) == HELD  # excludes zero and reaches past -m
+    assert differs(e(-0.6, 0.6), 0.4) == OPEN

@@ -140,6 +140,10 @@ def test_branches_are_checked_before_anything_runs():
         runs([1], ("rewound",))
     with pytest.raises(ValueError, match="branches start at level 1"):
         imp.level_config(BASE, 0, "reinit")
+    for bad in ({"criterion": "movement", "mask1": "reinit"}, {"criterion": "large_init", "restart": "trained"}):
+        with pytest.raises(ValueError, match="reads each level's starting weights"):
+            runs([1], **bad)
+    assert runs([1], criterion="large_final", mask1="reinit") and runs([1], criterion="random", restart="trained")
 
 
 def test_an_interrupted_trajectory_resumes_from_its_trained_levels_and_distrusts_a_corrupt_one(trained):

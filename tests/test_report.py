@@ -237,3 +237,24 @@ def test_effects_figure_draws_cells_without_a_published_effect_beside_the_others
     assert len(side.get_yticklabels()) == 2 and "no published effect" in side.get_title()
     assert sum(len(c.get_children()) > 0 for c in scatter.containers) >= 1
     plt.close(fig)
+
+
+def test_margin_lines_sit_on_the_side_each_rule_holds_its_cells_against():
+    from ticketkit.plots import _bounds
+
+    df = pd.DataFrame({"margin": [0.4, 0.4, 0.3, float("nan")],
+                       "margin_test": ["below +m", None, "matches", "below +m"]})
+    assert [v for v, _ in _bounds(df)] == [-0.4, -0.3, 0.3, 0.4]  # as good as: -m; matches: ±m; below +m: +m
+    assert dict(_bounds(df))[0.4].endswith("(below +m)") and dict(_bounds(df))[-0.4].endswith("(as good as)")
+    assert _bounds(pd.DataFrame({"effect": [1.0]})) == []
+
+
+def test_the_findings_box_quotes_each_models_sparsest_cells_failed_first():
+    from ticketkit.verdicts import FAILED, HELD, Verdict
+
+    ev = pd.DataFrame({"model": ["a", "a", "b", "b"], "density": [0.05, 0.2, 0.1, 0.3],
+                       "effect": [5.0, 9.0, -1.0, 2.0], "outcome": [HELD, HELD, FAILED, HELD]})
+    cells = report._key_cells(Verdict("X-1", "mixed", "", "", ev))
+    assert list(zip(cells["model"], cells["density"])) == [("b", 0.1), ("a", 0.05)]  # b's failed cell first
+    no_model = report._key_cells(Verdict("X-1", "mixed", "", "", ev.drop(columns="model")))
+    assert list(no_model["density"]) == [0.05]  # one pool: the sparsest cell overall

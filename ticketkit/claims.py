@@ -50,8 +50,8 @@ CLAIMS: tuple[Claim, ...] = (
           "early-stop iteration (minimum validation loss), ticket minus dense: below zero at every level keeping "
           "20% or more of the weights", "lt_lenet_imp"),
     Claim("LT-3", LT, "Randomly re-initialised tickets learn slower and lose accuracy after little pruning.",
-          "test accuracy at early stopping, re-initialised minus ticket (same mask): below zero at every level "
-          "between 21% and 51% remaining", "lt_lenet_imp"),
+          "re-initialised minus ticket (same mask) at every level between 21% and 51% remaining: test accuracy at "
+          "early stopping below zero, and the early-stop iteration above zero", "lt_lenet_imp"),
     Claim("LT-4", LT, "Iterative pruning beats one-shot pruning at small sizes.", "test accuracy at early stopping, "
           "iterative ticket minus one-shot pruning to the same per-layer counts: above zero at every level keeping "
           "under 10% of the weights", "lt_oneshot_vs_iterative"),

@@ -116,7 +116,8 @@ SUMMARY_COLUMNS = ("final_test_acc", "final_train_acc", "best_test_acc", "best_e
                    "early_stop_test_acc", "wall_s", "device", "precision", "connected")
 OPTIONAL_COLUMNS = ("level_acc", "level_density", "base_test_acc", "base_val_acc", "base_iterations",  # supermasks
                     "pre_finetune_acc", "search_epochs", "search_s", "finetune_epochs", "finetune_s",  # gem runs
-                    "found_density", "search_history", "eval_s")  # eval_s: seconds of wall_s spent evaluating
+                    "found_density", "search_history", "eval_s",  # eval_s: seconds of wall_s spent evaluating
+                    "epochs_trained")  # structured runs: Scratch-B's budget
 
 
 def frame(records: Iterable[dict[str, Any] | None]) -> pd.DataFrame:

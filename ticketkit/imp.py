@@ -152,6 +152,10 @@ def level_config(cfg: RunConfig, level: int, branch: str = "ticket") -> RunConfi
         raise ValueError(f"unknown IMP restart {opts['restart']!r}; choose one of {', '.join(RESTARTS)}")
     if branch == "finetune" and not {"finetune_epochs", "finetune_lr"} <= set(opts):
         raise ValueError("the finetune branch needs options finetune_epochs and finetune_lr on the trajectory")
+    if opts["criterion"] not in criteria.INIT_FREE and (opts["mask1"] != "rewind" or opts.get("restart") == "trained"):
+        raise ValueError(f"criterion {opts['criterion']!r} reads each level's starting weights, which are the rewind "
+                         "point only with mask1='rewind' and no restart='trained': use one of "
+                         f"{', '.join(criteria.INIT_FREE)} with those options")
     if opts["scope"] != "layerwise" and opts["criterion"] != "large_final":
         raise ValueError(f"criterion {opts['criterion']!r} needs scope='layerwise' (global scopes prune by magnitude)")
     if level == 0:  # the dense network does not depend on how later levels prune: one level 0 serves them all

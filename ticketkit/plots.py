@@ -22,10 +22,22 @@ def _cells(verdicts: Sequence[Verdict]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _margin(df: pd.DataFrame) -> float:
-    """The equivalence margin the cells were judged against (0 when none, or when it is unknown)."""
-    m = df["margin"].dropna().unique() if "margin" in df else []
-    return float(m[0]) if len(m) == 1 else 0.0
+# the margin lines a rule holds its cells against (evidence column margin_test; "as good as" when absent): the
+# signs of m the lines are drawn at
+MARGIN_LINES = {"as good as": (-1,), "matches": (-1, 1), "differs": (-1, 1), "below +m": (1,), "below −m": (-1,)}
+
+
+def _bounds(df: pd.DataFrame) -> list[tuple[float, str]]:
+    """(value, legend label) of each margin line the judged cells were held against, at most four."""
+    if "margin" not in df:
+        return []
+    tests = df["margin_test"].fillna("as good as") if "margin_test" in df else pd.Series("as good as", df.index)
+    lines: dict[float, str] = {}
+    for m, test in zip(df["margin"], tests):
+        if pd.notna(m) and m and test in MARGIN_LINES:
+            for sign in MARGIN_LINES[test]:
+                lines.setdefault(sign * float(m), f"{'+' if sign > 0 else '−'}m = {sign * float(m):+g} ({test})")
+    return sorted(lines.items())[:4]
 
 
 def _label(r: pd.Series) -> str:
@@ -67,9 +79,9 @@ def effects_figure(verdicts: Sequence[Verdict], title: str, scale: str, ours: st
                         color=CELL_COLOURS.get(outcome, "#888888"), ms=6, capsize=2, lw=1, ls="none")
     lim = np.nanmax(np.abs(np.concatenate([df["published"], df["lo"].fillna(0), df["hi"].fillna(0)]))) * 1.08 + 0.5
     ax.plot([-lim, lim], [-lim, lim], ls="--", c="grey", lw=0.8)
-    margin = _margin(df)
-    if margin:
-        ax.axhline(-margin, c="#2e8b57", lw=0.8, ls=":")
+    bounds = _bounds(df)
+    for value, _ in bounds:
+        ax.axhline(value, c="#2e8b57", lw=0.8, ls=":")
     ax.axhline(0, c="k", lw=0.6)
     ax.axvline(0, c="k", lw=0.6)
     ax.set_xlim(-lim, lim)
@@ -81,8 +93,7 @@ def effects_figure(verdicts: Sequence[Verdict], title: str, scale: str, ours: st
     handles += [Patch(color=CELL_COLOURS[o], label=o or "not judged") for o in (HELD, FAILED, OPEN, "")
                 if o in set(df["outcome"])]
     handles.append(plt.Line2D([], [], ls="--", color="grey", label="y = x (same effect)"))
-    if margin:
-        handles.append(plt.Line2D([], [], ls=":", color="#2e8b57", label=f"−m = −{margin:g} (as good as)"))
+    handles += [plt.Line2D([], [], ls=":", color="#2e8b57", label=label) for _, label in bounds]
     ax.legend(handles=handles, fontsize=7, loc="best")
     fig.tight_layout()
     fig.text(0.01, -0.01, "Bars: our 95% Welch interval (vertical), the published ± sd (horizontal). Points on the "
@@ -111,9 +122,8 @@ def _forest_on(ax: plt.Axes, df: pd.DataFrame, ours: str, unit: str, title: str)
                     fmt="o", color=CELL_COLOURS.get(outcome, "#888888"), ms=4, capsize=2, lw=1, ls="none",
                     label=outcome or "not judged")
     ax.axvline(0, c="k", lw=0.6)
-    margin = _margin(df)
-    if margin:
-        ax.axvline(-margin, c="#2e8b57", lw=0.8, ls=":", label=f"−m = −{margin:g} (as good as)")
+    for value, label in _bounds(df):
+        ax.axvline(value, c="#2e8b57", lw=0.8, ls=":", label=label)
     ax.set_yticks(y)
     ax.set_yticklabels([_label(r) for _, r in df.iterrows()], fontsize=7)
     ax.set_xlabel(f"our effect ({unit}; {ours})")

@@ -60,6 +60,11 @@ def fmt(mean: float, std: float | None) -> str:
     return f"{mean:.2f} ± {std:.2f}"
 
 
+def plural(n: float, one: str, many: str = "") -> str:
+    """'1 epoch', '4 epochs': a count with its noun (`many` for an irregular plural)."""
+    return f"{n:g} {one if n == 1 else many or one + 's'}"
+
+
 def sparsity_label(density: float) -> str:
     """'90%' for density 0.1: the column headers of the seeds' tables."""
     return f"{(1 - density) * 100:.4g}%"
@@ -181,16 +186,21 @@ def effects_table(verdicts: Sequence[Verdict]) -> HTML:
 
 
 def _key_cells(v: Verdict, most: int = 4) -> pd.DataFrame:
-    """The cells a findings box quotes: the deciding cells at the highest sparsity (largest |effect| first)."""
+    """The cells a findings box quotes: the deciding cells at each model's highest sparsity, those against the
+    claim first, then the largest |effect|."""
     ev = v.evidence
     if not len(ev):
         return ev
     pool = ev[ev["outcome"].isin([HELD, FAILED, OPEN])]
     pool = pool if len(pool) else ev
     if "density" in pool and pool["density"].notna().any():  # (cells summarising a whole curve have none)
-        pool = pool[(pool["density"] == pool["density"].min()) | pool["density"].isna()]
+        model = pool["model"] if "model" in pool else pd.Series("", index=pool.index)
+        lowest = pool.groupby(model, dropna=False)["density"].transform("min")
+        pool = pool[(pool["density"] == lowest) | pool["density"].isna()]
     if "effect" in pool:
-        pool = pool.reindex(pool["effect"].abs().sort_values(ascending=False).index)
+        order = pd.DataFrame({"held_or_open": pool["outcome"] != FAILED, "size": -pool["effect"].abs()},
+                             index=pool.index)
+        pool = pool.loc[order.sort_values(["held_or_open", "size"], kind="stable").index]
     return pool.head(most)
 
 
@@ -227,5 +237,6 @@ def findings(verdicts: Sequence[Verdict], runs: pd.DataFrame | None = None,
     if warn:
         parts.append(f"<p style='font-size:0.85em'><b>Note.</b> {html.escape(warn)}</p>")
     link = f"<p style='font-size:0.85em'>All claims at a glance: <a href='{dashboard}'>claims dashboard</a>. " \
-           "Effects are differences within one setting, in accuracy points, with 95% Welch intervals.</p>"
+           "Effects are differences within one setting, in accuracy points unless the comparison names another " \
+           "measure, with 95% Welch intervals.</p>"
     return HTML(f"{_STYLE}<div class='tk-found'><p><b>What we found</b></p>{''.join(parts)}{link}</div>")

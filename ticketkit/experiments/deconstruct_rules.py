@@ -126,9 +126,9 @@ def _signs(cid: str, family: str, runs: pd.DataFrame, scale: str) -> Verdict:
     r = r[r["action"] == "rewind"] if len(r) else r
     same, diff = f"{family}_same_sign", f"{family}_diff_sign"
     rows = curve_cells(_of(r, same), _of(r, family), same, f"{same} − {family} (within noise: inside ±m)",
-                       lambda e: matches(e, m), margin=m)
+                       lambda e: matches(e, m), margin=m, margin_test="matches")
     rows += curve_cells(_of(r, diff), _of(r, family), diff, f"{diff} − {family} (below: under −m)",
-                        lambda e: below(e, -m), margin=m)
+                        lambda e: below(e, -m), margin=m, margin_test="below −m")
     rows += _falling(r, diff, family)
     return decide(cid, pd.DataFrame(rows), scale, f"{why}; each variant by its trials' mean over the pruned levels; "
                                                   "the diff-sign collapse also as a gap that widens from the "
@@ -166,12 +166,13 @@ def dl4(runs: pd.DataFrame, scale: str) -> Verdict:
 
 
 def differs(e, margin: float) -> str:  # type: ignore[no-untyped-def]
-    """Held when the interval excludes zero, failed when it lies inside [-m, m], else inconclusive."""
+    """Failed when the interval lies inside [-m, m] (any difference is within noise, even one that excludes zero),
+    held when it excludes zero otherwise, else inconclusive."""
     if np.isnan(e.lo) or np.isnan(margin):
         return OPEN
-    if e.lo > 0 or e.hi < 0:
-        return HELD
-    return FAILED if -margin <= e.lo and e.hi <= margin else OPEN
+    if -margin <= e.lo and e.hi <= margin:
+        return FAILED
+    return HELD if e.lo > 0 or e.hi < 0 else OPEN
 
 
 # DL-7: each action of the large_final ticket against rewinding with pruned weights zero, and how it is judged by
@@ -192,5 +193,6 @@ def dl7(runs: pd.DataFrame, scale: str) -> Verdict:
         test, what = r[r["action"] == action], f"{action} − rewind" + (f" ({how})" if how else "")
         judge = {"as good as": lambda e: as_good_as(e, m), "below": below, "differs": lambda e: differs(e, m),
                  "": None}[how]
-        rows += curve_cells(test, rewind, action, what, judge, action=action, margin=m)
+        rows += curve_cells(test, rewind, action, what, judge, action=action, margin=m if how else np.nan,
+                            margin_test=how)  # "below" draws no line: it is held against zero
     return decide("DL-7", pd.DataFrame(rows), scale, why)

@@ -176,7 +176,8 @@ def figure(runs: pd.DataFrame, S: DLScale, signed_constant: bool = False) -> plt
                 ax.fill_between(g.index, g["mean"] - g["std"].fillna(0), g["mean"] + g["std"].fillna(0), alpha=0.15)
         if len(learned):
             ax.errorbar([learned["remaining"].mean()], [learned["acc"].mean()], yerr=[learned["acc"].std()],
-                        fmt="*", ms=9, color="crimson", label="learned supermask")
+                        fmt="*", ms=9, color="crimson", label="learned supermask (initial weights"
+                        + (", for reference)" if signed_constant else ")"))
         ax.axhline(chance, color="grey", lw=0.8, ls=":", label=f"chance ({chance:.0f}%)")
         remaining_axis(ax, lv[lv["level"] > 0]["remaining"] if len(lv) else ())
         base_acc = lv[lv["base"] == base]["base_test_acc"].astype(float)

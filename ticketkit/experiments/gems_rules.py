@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import num_classes
+from ..report import plural
 from ..scoremask import GEM_MINER
 from ..verdicts import Effect, Verdict, above, as_good_as, below, decide, effect_row, rule, welch
 from .gems import TABLE3, label, published_effect, with_variant
@@ -40,10 +41,9 @@ def gem_margin(r: pd.DataFrame) -> tuple[float, str]:
         return np.nan, "no margin: Gem-Miner has fewer than two seeds at every density"
     sd = float(np.sqrt(sum(((g - g.mean()) ** 2).sum() for g in groups) / dof))
     m = float(np.ceil(2 * sd * 10) / 10)
-    plural = lambda n, one, many: f"{n} {one if n == 1 else many}"  # noqa: E731
     return m, (f"margin m = {m:.1f} points: twice Gem-Miner's seed-to-seed sd after fine-tuning ({sd:.2f}, pooled "
                f"over {plural(len(groups), 'search and density', 'searches and densities')}, "
-               f"{plural(dof, 'degree', 'degrees')} of freedom), rounded up to 0.1")
+               f"{plural(dof, 'degree')} of freedom), rounded up to 0.1")
 
 
 def sparse(r: pd.DataFrame, names: tuple[str, ...]) -> list[float]:

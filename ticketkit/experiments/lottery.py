@@ -2,6 +2,7 @@
 one-shot pruning; its scales, grids, paper-shaped tables, figures and the learning-curve slider."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -119,7 +120,7 @@ def verdicts(runs: pd.DataFrame, S: ImpScale, ids: tuple[str, ...]) -> list[Verd
 
 
 def table(runs: pd.DataFrame, S: ImpScale, branches: Sequence[str], vs: Sequence[Verdict] = (),
-          levels: Sequence[int] | None = None) -> Any:
+          levels: Sequence[int] | None = None, section: str = "3.1.1") -> Any:
     """Frankle & Carbin's figure as a table: rows = dense and each branch, columns = % of weights remaining at the
     curve levels (or `levels`); test accuracy at early stopping and the early-stop iteration (thousands), mean ± sd."""
     r = with_level(runs)
@@ -140,7 +141,8 @@ def table(runs: pd.DataFrame, S: ImpScale, branches: Sequence[str], vs: Sequence
                               "mean": x.mean() if len(x) else np.nan, "sd": x.std(ddof=1) if len(x) > 1 else np.nan,
                               "published": "", "outcome": outcome.get(key, "") if len(sel) else ""})
     caption = (f"Ours: mean ± sd over {len(S.trials)} trials at the {S.name} profile. Seed 002 reports this "
-               "experiment in words and figures (section 3.1.1), without numbers; the verdicts above compare effects.")
+               f"experiment in words and figures (section {section}), without numbers; the verdicts above compare "
+               "effects.")
     return paper_table(pd.DataFrame(cells), caption)
 
 
@@ -236,5 +238,13 @@ def curve_page(cfgs: Sequence[RunConfig], S: ImpScale):  # type: ignore[no-untyp
     return render
 
 
-def effects(vs: Sequence[Verdict], S: ImpScale, title: str, unit: str = "accuracy points") -> plt.Figure:
-    return effects_figure(vs, title, S.scale(), f"{S.dataset}, {S.name} profile", "MNIST, full scale", unit=unit)
+def effects(vs: Sequence[Verdict], S: ImpScale, title: str, unit: str = "accuracy points",
+            scale: str = "") -> plt.Figure:
+    """The effects figure of these verdicts' cells in `unit`: the early-stop iteration cells (LT-2, LT-3) under
+    "thousand iterations", every other cell under accuracy points, so one axis never mixes the two; `scale` (default
+    S's) is the caption's scale."""
+    iters = unit == "thousand iterations"
+    own = [dataclasses.replace(v, evidence=v.evidence[v.evidence["comparison"].str.endswith(
+        lottery_rules.IN_ITERATIONS) == iters]) if len(v.evidence) else v for v in vs]
+    return effects_figure(own, title, scale or S.scale(), f"{S.dataset}, {S.name} profile", "MNIST, full scale",
+                          unit=unit)

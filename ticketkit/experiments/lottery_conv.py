@@ -73,7 +73,7 @@ def per_network(runs: pd.DataFrame, scales: dict[str, ImpScale], vs: Sequence[Ve
     for model, S in scales.items():
         sel = runs[runs["model"] == model] if len(runs) else runs
         display(Markdown(f"### {model.replace('conv', 'Conv-')}"))
-        display(table(sel, S, ("ticket", "reinit"), vs))
+        display(table(sel, S, ("ticket", "reinit"), vs, section="3.1.2"))
         figure(sel, S, ("ticket", "reinit"), f"IMP on {model}: winning tickets and their random re-initialisation")
         plt.show()
 

@@ -13,7 +13,7 @@ import pandas as pd
 from .. import imp
 from ..params import chapter_scale
 from ..plots import effects_figure
-from ..report import paper_table
+from ..report import paper_table, plural
 from ..runs import RunConfig
 from ..train import TrainSpec
 from ..verdicts import Verdict, evaluate
@@ -123,7 +123,7 @@ def table(runs: pd.DataFrame, S: RewindScale, vs: Sequence[Verdict] = ()) -> Any
                 sel = r[(r["epochs"] == e) & (r["variant"] == v) & (r["level"] == lv)] if len(r) else r
                 acc = sel["final_test_acc"] if len(sel) else pd.Series(dtype=float)
                 d = S.run(e, v, 0, lv).density
-                cells.append({"row_group": f"{e} epochs", "row": label, "col_group": "% of weights remaining",
+                cells.append({"row_group": plural(e, "epoch"), "row": label, "col_group": "% of weights remaining",
                               "col": f"{100 * d:.3g}%", "mean": acc.mean() if len(acc) else np.nan,
                               "sd": acc.std(ddof=1) if len(acc) > 1 else np.nan, "published": "",
                               "outcome": outcome.get((e, v, round(d, 6)), "")})
@@ -142,7 +142,7 @@ def figure(runs: pd.DataFrame, S: RewindScale) -> plt.Figure:
                 g = sel.groupby("remaining")["final_test_acc"].agg(["mean", "std"])
                 ax.errorbar(g.index, g["mean"], yerr=g["std"].fillna(0), marker="o", ms=3, capsize=2, label=label)
         remaining_axis(ax, r["remaining"] if len(r) else ())
-        ax.set_title(f"{e} epoch{'s' * (e != 1)}", fontsize=9)
+        ax.set_title(plural(e, "epoch"), fontsize=9)
         ax.set_xlabel("weights remaining (%, log scale)")
     axes[0][0].set_ylabel("test accuracy, last epoch (%)")
     axes[0][0].legend(fontsize=7)
@@ -169,7 +169,7 @@ def premise(runs: pd.DataFrame, S: RewindScale) -> str:
         dense = {v: r[(r["epochs"] == e) & (r["variant"] == v) & (r["level"] == 0)]["final_test_acc"]
                  for v in ("rewind_0", "warmup")}
         if all(len(a) for a in dense.values()):
-            parts.append(f"{e} epoch{'s' * (e != 1)}: {dense['rewind_0'].mean():.1f}% without warm-up, "
+            parts.append(f"{plural(e, 'epoch')}: {dense['rewind_0'].mean():.1f}% without warm-up, "
                          f"{dense['warmup'].mean():.1f}% with it")
     if not parts:
         return "**The dense network.** No level-0 runs are stored yet."

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..report import plural
 from ..verdicts import Verdict, above, as_good_as, below, decide, dense_margin, effect_row, rule, welch
 
 BRANCH_LABELS = {"dense": "dense network", "ticket": "winning ticket (iterative)", "reinit": "random re-init",
@@ -85,12 +86,13 @@ def lt2(runs: pd.DataFrame, scale: str) -> Verdict:
 def lt3(runs: pd.DataFrame, scale: str) -> Verdict:
     r = with_level(runs)
     rows = []
-    for model, d, t, b in _pairs(r, "reinit", "ticket"):
-        e = welch(t, b)
-        judged = REINIT_SPAN[0] <= d <= REINIT_SPAN[1]
-        rows.append(_row(model, d, "re-init − ticket", e, below(e) if judged else "",
-                         note="" if judged else "outside 21-51% remaining: shown, not judged"))
-    return decide("LT-3", pd.DataFrame(rows), scale)
+    for value, judge, unit in ((ACC, below, ""), ("early_stop_iteration", above, IN_ITERATIONS)):
+        for model, d, t, b in _pairs(r, "reinit", "ticket", value):
+            e = welch(t, b) if not unit else welch(t / 1000, b / 1000)
+            judged = REINIT_SPAN[0] <= d <= REINIT_SPAN[1]
+            rows.append(_row(model, d, COMPARISONS["reinit"] + unit, e, judge(e) if judged else "",
+                             note="" if judged else "outside 21-51% remaining: shown, not judged"))
+    return decide("LT-3", pd.DataFrame(rows), scale, "learning slower: a later early-stop iteration, in thousands")
 
 
 @rule("LT-4")
@@ -123,7 +125,7 @@ def lt5(runs: pd.DataFrame, scale: str) -> Verdict:
         rows.append(effect_row({"model": model, "lr": lr, "ratio": ratio, "density": float(g["density"].iloc[0]),
                                 "comparison": f"ticket − random init, lr {lr:g}"}, e,
                                below(e, m) if high else above(e), margin=m if high else np.nan,
-                               published=round(pub, 2), **{"published sd": round(sd, 2)}))
+                               margin_test="below +m", published=round(pub, 2), **{"published sd": round(sd, 2)}))
     return decide("LT-5", pd.DataFrame(rows), scale, why)
 
 
@@ -146,7 +148,7 @@ def lt8(runs: pd.DataFrame, scale: str) -> Verdict:
         e = welch(r.loc[r["hidden"] == b, "test_err"], r.loc[r["hidden"] == a, "test_err"])
         judged = a >= start
         rows.append(effect_row({"model": "fc2", "hidden": int(b), "comparison": f"test error, H {b} − H {a}"}, e,
-                               below(e, m) if judged else "", margin=m, published=np.nan,
+                               below(e, m) if judged else "", margin=m, margin_test="below +m", published=np.nan,
                                note="" if judged else "before the interpolation point: shown, not judged"))
     where = (f"from H = {start}, the first size whose training error is below {INTERPOLATED:g}%" if fit else
              f"every step: no size fits its training set (training error below {INTERPOLATED:g}%) at this scale")
@@ -174,10 +176,21 @@ def lt6(runs: pd.DataFrame, scale: str) -> Verdict:
             judged = d <= REWIND_JUDGED + 1e-9
             rows.append(effect_row({"model": "vgg19", "epochs": int(epochs), "variant": v, "density": d,
                                     "remaining": round(100 * d, 2),
-                                    "comparison": f"{VARIANTS[v]} − rewind to init, {epochs} epochs"}, e,
+                                    "comparison": f"{VARIANTS[v]} − rewind to init, {plural(int(epochs), 'epoch')}"}, e,
                                    above(e) if judged else "", published=np.nan,
                                    note="" if judged else "more than 20% remaining: shown, not judged"))
     return decide("LT-6", pd.DataFrame(rows), scale)
+
+
+SAME_BUDGET = "Scratch-B's budget rounds to Scratch-E's epochs at this scale: the same training, shown, not judged"
+
+
+def _same_budget(g: pd.DataFrame) -> bool:
+    """Whether a plan's Scratch-B trained exactly Scratch-E's epochs (its extra computation rounded away)."""
+    if "epochs_trained" not in g:
+        return False
+    e, b = (set(g.loc[g["arm"] == a, "epochs_trained"].dropna()) for a in ("scratch_e", "scratch_b"))
+    return bool(e) and e == b
 
 
 @rule("LT-7")
@@ -198,8 +211,10 @@ def lt7(runs: pd.DataFrame, scale: str) -> Verdict:
                 continue
             e = welch(sel, base["final_test_acc"])
             outcome = test(e, m) if test is as_good_as else test(e)
+            same = arm == "scratch_b" and _same_budget(g)
             rows.append(effect_row({"model": model, "plan": plan, "arm": arm,
                                     "comparison": f"{plan}: {ARM_LABELS[arm]} − {ARM_LABELS[base_arm]}"}, e,
-                                   outcome, margin=m if test is as_good_as else np.nan,
-                                   published=round(published_effect(plan, arm, base_arm), 2)))
+                                   "" if same else outcome, margin=m if test is as_good_as else np.nan,
+                                   published=round(published_effect(plan, arm, base_arm), 2),
+                                   note=f"{SAME_BUDGET} ({int(g['epochs_trained'].max())} epochs)" if same else ""))
     return decide("LT-7", pd.DataFrame(rows), scale, why)

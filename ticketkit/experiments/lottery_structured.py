@@ -12,7 +12,7 @@ import pandas as pd
 from .. import reference
 from ..params import chapter_scale
 from ..plots import effects_figure
-from ..report import paper_table
+from ..report import paper_table, plural
 from ..runs import RunConfig
 from ..structured import PLANS
 from ..structured_runs import arm_config, spec_for
@@ -69,7 +69,7 @@ class StructuredScale:
         data = f"{self.train_subset} training images" if self.train_subset else "the full training set"
         return (f"profile `{self.name}`: {self.dataset}, {nets}; {data}; SGD momentum 0.9, wd 1e-4, batch "
                 f"{self.batch_size}, {self.epochs} epochs (lr /10 at 1/2 and 3/4); plans {', '.join(self.plans)}; "
-                f"fine-tuning {self.finetune_epochs} epochs at lr {self.finetune_lr:g}; Scratch-B epochs x FLOPs "
+                f"fine-tuning {plural(self.finetune_epochs, 'epoch')} at lr {self.finetune_lr:g}; Scratch-B epochs x FLOPs "
                 f"full / FLOPs pruned; last-epoch test error; seeds {list(self.seeds)}")
 
 
@@ -82,7 +82,7 @@ SCALES = {
                            widths=(("vgg16", 0.25), ("resnet56", 0.5)), lrs=(("vgg16", 0.02),), epochs=4,
                            finetune_epochs=1, augment=False, train_subset=10000, test_subset=5000,
                            note="Fashion-MNIST (zero-padded to 32x32) stands in for CIFAR-10; VGG-16 at a quarter "
-                                "width (lr 0.02, as VGG-19 here) and ResNet-56 at half width, 10,000 training and "
+                                "width (lr 0.02, as the Su et al. chapter's VGG-19) and ResNet-56 at half width, 10,000 training and "
                                 "5,000 test images, 4 epochs and 1 of fine-tuning (Li et al.: 160 and 40)"),
     "paper": StructuredScale("paper", "cifar10", note="Li et al.'s CIFAR-10 setting (needs a GPU and CIFAR-10)"),
 }

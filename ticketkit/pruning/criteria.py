@@ -48,6 +48,7 @@ for _name in ("large_final", "magnitude_increase"):
         lambda wi, wf, f=_fn: torch.where(_same_sign(wi, wf), torch.zeros_like(wf), f(wi, wf)))
 CRITERIA.register("random", "uniform random scores (with the tie-breaking generator)")(
     lambda wi, wf: torch.zeros_like(wf))
+INIT_FREE = ("large_final", "small_final", "random")  # the criteria that never read w_i
 
 
 def keep(criterion: str, wi: torch.Tensor, wf: torch.Tensor, alive: torch.Tensor, n: int,
