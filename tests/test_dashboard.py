@@ -56,3 +56,18 @@ def test_the_cost_note_adds_the_imp_levels_a_grid_trains_without_asking_for_them
     note = dashboard.cost_note(P, "gems")
     assert "1 are stored. Their records sum to 1.0 hours of training" in note
     assert f"({len(behind)} stored) to {len(behind):.1f} hours more" in note
+
+
+def test_a_claim_spanning_two_pages_gets_one_verdict_from_both_grids_on_either_page_and_the_dashboard():
+    P = get_profile("smoke")
+    store = Store()
+    top = lambda cfgs: [c for c in cfgs if c.density == min(x.density for x in cfgs) and c.model == "vgg19"]  # noqa: E731
+    rt = [c for c in top(su.random_tickets(P)) if c.method == "random_tickets"]
+    lrr = [c for c in top(su.hybrid(P)) if c.method == "lr_rewinding"]
+    for c in rt + lrr:  # random tickets keep a path; LRR tickets stay connected too: against the claim
+        store.put(c, fake_record(c, 60.0))
+    one_page = su.verdicts(dashboard._stored(rt), P, ("SU-6",))[0]
+    other_page = su.verdicts(dashboard._stored(lrr), P, ("SU-6",))[0]
+    board = dashboard.table(P).set_index("claim").loc["SU-6"]
+    assert one_page.counts() == other_page.counts() == board["cells"] == "held 1, failed 1, inconclusive 0 of 2"
+    assert board["runs stored"].startswith(f"{len(rt + lrr)}/")

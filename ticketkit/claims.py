@@ -11,6 +11,7 @@ class Claim:
     statement: str
     rule: str
     notebook: str  # notebook name under notebooks/ ("" until a chapter tests it)
+    also: tuple[str, ...] = ()  # further notebooks whose runs the claim is judged on, with its own page's
 
 
 SU = "Su et al. 2020 (seeds 000, 001)"
@@ -36,9 +37,9 @@ CLAIMS: tuple[Claim, ...] = (
           "at 90/95% the reproduction found them on par or worse.", "above: the interval of hybrid minus LRR lies "
           "above zero at the highest sparsity, per model (the other sparsities are shown, not judged)", "su_hybrid"),
     Claim("SU-6", SU, "At 98% sparsity magnitude and SNIP tickets of VGG19 can lose every path from input to "
-          "output (chance accuracy); smart-ratio tickets keep a path.", "random tickets never collapse; SNIP, "
-          "lottery and LRR tickets of VGG19 collapse (zero-density layer or no path, chance accuracy) in most seeds",
-          "su_random_tickets"),
+          "output (chance accuracy); smart-ratio tickets keep a path.", "on the random-tickets and hybrid grids "
+          "together: random tickets never collapse; SNIP, lottery and LRR tickets of VGG19 collapse (zero-density "
+          "layer or no path, chance accuracy) in at least one seed", "su_random_tickets", also=("su_hybrid",)),
     Claim("SU-7", SU, "Best-epoch and last-epoch test accuracy differ; the reproduction reports the last epoch.",
           "both recorded for every run; the interval of the best-minus-last gap lies above zero, per method; "
           "testable only with at least 10 epochs after the last learning-rate decay", "su_random_tickets"),

@@ -25,10 +25,13 @@ def _stored(cfgs: list, store: Store | None = None) -> pd.DataFrame:  # type: ig
         return frame([r for r in map(store.get, cfgs) if r is not None])
 
 
-def stored_runs(P: Profile, notebook: str, store: Store | None = None) -> tuple[pd.DataFrame, int, int, str]:
-    """(runs table, stored count, grid size, scale line) of a notebook's grid, reading the store only."""
-    cfgs, scale = notebook_grids()[notebook](P)
-    cfgs = list(dict.fromkeys(cfgs))
+def stored_runs(P: Profile, notebook: str, store: Store | None = None, also: tuple[str, ...] = ()
+                ) -> tuple[pd.DataFrame, int, int, str]:
+    """(runs table, stored count, grid size, scale line) of a notebook's grid (with the grids of the notebooks
+    `also`), reading the store only."""
+    grids = notebook_grids()
+    cfgs, scale = grids[notebook](P)
+    cfgs = list(dict.fromkeys([*cfgs, *(c for n in also for c in grids[n](P)[0])]))
     runs = _stored(cfgs, store)
     return runs, len(runs), len(cfgs), scale
 
@@ -53,7 +56,7 @@ def table(P: Profile) -> pd.DataFrame:
     for c in CLAIMS:
         verdict, runs_txt, cells, against, scale = NOT_RUN, "", "", "", "not run yet"
         if c.notebook in grids and c.id in RULES:
-            runs, found, total, line = stored_runs(P, c.notebook, store)
+            runs, found, total, line = stored_runs(P, c.notebook, store, c.also)
             runs_txt = f"{found}/{total}"
             if found:
                 v = evaluate(c.id, runs, line)

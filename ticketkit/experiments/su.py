@@ -11,6 +11,7 @@ import seaborn as sns
 from IPython.display import HTML, display
 
 from .. import reference
+from ..claims import claim
 from ..models import build_model, hidden_fan_in, prunable_parameters
 from ..profiles import Profile
 from ..report import fmt, paper_table, sparsity_label
@@ -106,14 +107,20 @@ TABLES = {
 
 
 def with_ticket(runs: pd.DataFrame) -> pd.DataFrame:
-    """Add `ticket` (the sanity check's name, or the method's when unchecked) and `sparsity` columns."""
+    """Add `ticket` (the method's label, with its sanity check's when checked: SNIP's and GraSP's checks never
+    share a line) and `sparsity` columns."""
     out = runs.copy()
-    out["ticket"] = out["sanity"].where(out["sanity"] != "none", out["method"])
+    out["ticket"] = [ticket_label(m, c) for m, c in zip(out["method"], out["sanity"])]
     out["sparsity"] = (1 - out["density"]).round(6)
     return out
 
 
 NOTHING_YET = pd.DataFrame({"note": ["no runs of this grid are stored yet at this profile"]})
+
+
+def ticket_label(method: str, sanity: str) -> str:
+    """A ticket as figures name it: the method, with its sanity check where it has one."""
+    return LABELS[method] if sanity == "none" else f"{LABELS[method]}: {LABELS[sanity]}"
 
 
 def _row_label(method: str, sanity: str, checks: bool) -> str:
@@ -181,8 +188,15 @@ def paper_cells(runs: pd.DataFrame, P: Profile, name: str, vs: Sequence[Verdict]
 
 
 def verdicts(runs: pd.DataFrame, P: Profile, ids: tuple[str, ...]) -> list[Verdict]:
-    """The verdicts of these claims on this page's runs."""
-    return [evaluate(cid, runs, P.scale()) for cid in ids]
+    """The verdicts of these claims on this page's runs; a claim judged on several pages' grids (Claim.also) on the
+    stored runs of them all, so that every page and the dashboard give it one verdict."""
+    from ..dashboard import stored_runs
+
+    def spanning(cid: str) -> pd.DataFrame:
+        c = claim(cid)
+        return stored_runs(P, c.notebook, also=c.also)[0] if c.also else runs
+
+    return [evaluate(cid, spanning(cid), P.scale()) for cid in ids]
 
 
 def effects(vs: Sequence[Verdict], P: Profile, title: str) -> plt.Figure:
@@ -201,10 +215,12 @@ def _dataset_header(dataset: str) -> str:
 def table(runs: pd.DataFrame, P: Profile, name: str, vs: Sequence[Verdict] = ()) -> HTML:
     """The seed table `name` with our numbers in it (mean ± sd over seeds, last epoch), published beneath."""
     spec = TABLES[name]
-    sources = "; ".join(f"{s}, {t}" for s, t in spec.published) or "the seeds give this experiment as a figure only"
+    sources = "; ".join(f"{s}, {t}" for s, t in spec.published)
+    beneath = (f"Beneath, muted: published at full scale ({sources}). Compare effects within a column, not our "
+               "numbers with theirs: the datasets and scales differ." if sources else
+               "The seeds give this experiment as a figure only, so no published number is beneath.")
     caption = (f"Ours: last-epoch test accuracy (%), mean ± sd over {len(P.seeds)} seeds at the {P.name} profile. "
-               f"Beneath, muted: published at full scale ({sources}). Compare effects within a column, not our "
-               "numbers with theirs: the datasets and scales differ.")
+               + beneath)
     return paper_table(paper_cells(runs, P, name, vs), caption)
 
 
@@ -235,14 +251,13 @@ def collapse_table(runs: pd.DataFrame) -> pd.DataFrame:
                 max_zero_layers=("zero-density layers", "max"), path_kept=("connected", "all"),
                 thinnest_layer_kept_per_unit=("thinnest", "mean")).reset_index()
     out["thinnest_layer_kept_per_unit"] = out["thinnest_layer_kept_per_unit"].round(2)
-    out["ticket"] = out["ticket"].map(lambda t: LABELS.get(t, t))
     return out
 
 
 def figure(runs: pd.DataFrame, P, title: str) -> plt.Figure:  # type: ignore[no-untyped-def]
     """Accuracy vs sparsity per model, one line per ticket, dense accuracy as a dashed line."""
     r = with_ticket(runs)
-    sparse = r[r["method"] != "dense"].assign(ticket=lambda d: d["ticket"].map(lambda t: LABELS.get(t, t)))
+    sparse = r[r["method"] != "dense"]
     models = list(dict.fromkeys(sparse["model"]))
     if not models:
         fig, ax = plt.subplots(figsize=(6, 1))
@@ -259,7 +274,7 @@ def figure(runs: pd.DataFrame, P, title: str) -> plt.Figure:  # type: ignore[no-
             ax.axhline(dense.mean(), ls="--", c="grey", lw=1, label="full network")
         ax.set_xlabel("sparsity (fraction of weights pruned)")
         ax.set_ylabel("test accuracy, last epoch (%)")
-        ax.set_title(m)
+        ax.set_title(MODEL_LABELS.get(m, m))
         ax.legend(fontsize=7)
     fig.suptitle(title)
     fig.text(0.01, -0.02, f"Mean ± sd over seeds. Scale: {P.scale()}", fontsize=7, wrap=True)
@@ -282,10 +297,10 @@ def layer_densities(store: Store, cfgs: list, sparsity: float, seed: int) -> pd.
         rec = store.get(c)
         if rec is None:
             continue
-        ticket = c.sanity if c.sanity != "none" else c.method
         order = orders.setdefault((c.model, c.width), layer_order(c.model, c.width))
         for i, name in enumerate(order):
-            rows.append({"ticket": LABELS.get(ticket, ticket), "model": c.model, "layer": i + 1, "name": name,
+            rows.append({"ticket": ticket_label(c.method, c.sanity), "method": c.method, "sanity": c.sanity,
+                         "model": MODEL_LABELS.get(c.model, c.model), "layer": i + 1, "name": name,
                          "density": rec["layer_densities"][name]})
     return pd.DataFrame(rows)
 
@@ -302,7 +317,8 @@ def slider_page(runs: pd.DataFrame, P: Profile, cfgs: list, name: str, tickets: 
         column = cells["col"] == sparsity_label(round(1 - s, 10))
         display(paper_table(cells[column & (cells["row"] != LABELS["dense"])]))
         dens = layer_densities(store, cfgs, s, seed)
-        dens = dens[dens["ticket"].isin([LABELS.get(t, t) for t in tickets])] if len(dens) else dens
+        if len(dens):  # the tickets named: unchecked methods, and checks (of any method)
+            dens = dens[(dens["method"].isin(tickets) & (dens["sanity"] == "none")) | dens["sanity"].isin(tickets)]
         if len(dens) == 0:
             return
         g = sns.relplot(data=dens, x="layer", y="density", hue="ticket", col="model", kind="line", marker="o",
