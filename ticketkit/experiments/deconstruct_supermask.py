@@ -123,8 +123,23 @@ def _base(base: str) -> str:
     return base if base == "converged" else f"{base}%"
 
 
+def scale(S: DLScale) -> str:
+    """The supermask page's full scale: the bases' training (the IMP scale) and how the supermasks are made."""
+    return f"{S.scale()}. {supermask_scale(S)}"
+
+
+def supermask_scale(S: DLScale) -> str:
+    """How the supermasks are made and evaluated (the bases train at the IMP scale)."""
+    t = S.supermask_spec()
+    return ("Supermasks: each criterion ranks a base network trained to the end, or stopped at the "
+            "first iteration whose validation accuracy reaches 25, 50 or 75% (checked every iteration); its masks at "
+            f"levels 1-{S.supermask_levels} are applied to the untrained initial weights (or their signed constants) "
+            f"and evaluated with no training. Learned supermasks: {t.epochs} epochs of SGD (lr {t.lr:g}, momentum "
+            f"{t.momentum:g}, batch {t.batch_size}) on scores over the initial weights")
+
+
 def verdicts(runs: pd.DataFrame, S: DLScale) -> list[Verdict]:
-    return [evaluate(cid, runs, S.scale()) for cid in ("DL-5", "DL-6")]
+    return [evaluate(cid, runs, scale(S)) for cid in ("DL-5", "DL-6")]
 
 
 def table(runs: pd.DataFrame, S: DLScale) -> Any:
@@ -188,7 +203,7 @@ def figure(runs: pd.DataFrame, S: DLScale, signed_constant: bool = False) -> plt
         ax.set_ylabel("test accuracy at initialisation (%)")
     axes.flat[0].legend(fontsize=6.5, ncol=2)
     fig.suptitle(f"Supermasks on the untrained LeNet-300-100 ({_variant(signed_constant)})", fontsize=10)
-    fig.text(0.01, -0.01, f"Mean ± sd over trials, no training after masking. Scale: {S.scale()}.", fontsize=6.5,
+    fig.text(0.01, -0.01, f"Mean ± sd over trials, no training after masking. Scale: {scale(S)}.", fontsize=6.5,
              wrap=True, va="top")
     fig.tight_layout()
     return fig

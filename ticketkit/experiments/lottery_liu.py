@@ -63,7 +63,9 @@ class LiuScale:
                 f"{self.batch_size}, {self.epochs} epochs (lr /10 at 1/2 and 3/4), initial lr "
                 f"{' and '.join(f'{lr:g}' for lr in self.lrs)}; one-shot pruning of the conv weights at "
                 f"{', '.join(f'{r:.0%}' for r in self.ratios)} under one global threshold; best test accuracy over "
-                f"epochs; seeds {list(self.seeds)}")
+                f"epochs; seeds {list(self.seeds)}"
+                + ("; ResNet-50's downsampling shortcuts pad with zeros where Liu et al.'s code uses 1x1 projections"
+                   if "resnet50" in self.models else ""))
 
 
 SCALES = {
