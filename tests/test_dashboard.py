@@ -71,3 +71,31 @@ def test_a_claim_spanning_two_pages_gets_one_verdict_from_both_grids_on_either_p
     board = dashboard.table(P).set_index("claim").loc["SU-6"]
     assert one_page.counts() == other_page.counts() == board["cells"] == "held 1, failed 1, inconclusive 0 of 2"
     assert board["runs stored"].startswith(f"{len(rt + lrr)}/")
+
+
+
+def test_the_styled_dashboard_escapes_text_but_keeps_its_links_and_line_breaks():
+    """A statement like "beats it at <= 1.4%" reaches the page as text, never as markup."""
+    import html.parser
+
+    import pandas as pd
+    board = pd.DataFrame([{"claim": "X-1", "paper": "p", "statement": "keeps <em>k</em> at <= 1.4% & more",
+                           "verdict": "holds", "cells": "", "cells against the claim": "a <i>b</i>; c > d",
+                           "notebook": '<a href="x.html">x</a>'}])
+
+    class Parsed(html.parser.HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.data, self.tags = [], []
+
+        def handle_data(self, d):
+            self.data.append(d)
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+    p = Parsed()
+    p.feed(dashboard.styled(board).to_html())
+    text = "".join(p.data)
+    assert "keeps <em>k</em> at <= 1.4% & more" in text and "a <i>b</i>" in text and "c > d" in text
+    assert "em" not in p.tags and "i" not in p.tags
+    assert p.tags.count("a") == 1 and p.tags.count("br") == 1

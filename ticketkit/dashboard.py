@@ -74,11 +74,14 @@ def table(P: Profile) -> pd.DataFrame:
 def styled(df: pd.DataFrame):  # type: ignore[no-untyped-def]
     """The dashboard as HTML with the verdict column coloured, one cell against the claim per line (the paper is
     in the overview figure above it), captioned with the note on records skipped as corrupt, if any."""
-    style = (df.drop(columns=["paper"], errors="ignore").style.hide(axis="index")
-             .map(lambda v: f"background-color: {VERDICT_COLOURS.get(v, '')}", subset=["verdict"])
-             .format(lambda v: v.replace("; ", "<br>"), subset=["cells against the claim"])
-             .set_properties(**{"text-align": "left", "font-size": "0.85em"}))
     note = df.attrs.get("corrupt_note", "")
+    df = df.drop(columns=["paper"], errors="ignore")
+    text = [c for c in df.columns if c not in ("notebook", "cells against the claim")]
+    style = (df.style.hide(axis="index")
+             .map(lambda v: f"background-color: {VERDICT_COLOURS.get(v, '')}", subset=["verdict"])
+             .format(escape="html", subset=text)
+             .format(lambda v: "<br>".join(html.escape(p) for p in v.split("; ")), subset=["cells against the claim"])
+             .set_properties(**{"text-align": "left", "font-size": "0.85em"}))
     return style.set_caption(html.escape(note)) if note else style
 
 

@@ -181,7 +181,7 @@ def effects_table(verdicts: Sequence[Verdict]) -> HTML:
     df = df.fillna({c: "—" if c.startswith("published") else "" for c in df.columns})
     colours = df["outcome"].map(lambda o: f"background-color:{OUTCOME_COLOURS.get(o, '')}" if o in OUTCOME_COLOURS
                                 else "")
-    styler = df.style.hide(axis="index").apply(lambda _: colours, subset=["outcome"])
+    styler = df.style.hide(axis="index").apply(lambda _: colours, subset=["outcome"]).format(escape="html")
     return HTML(f"{_STYLE}<div class='tk-box'>{styler.to_html()}</div>")
 
 
