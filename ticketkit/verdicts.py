@@ -92,7 +92,7 @@ def dense_margin(runs: pd.DataFrame, value: str = "final_test_acc") -> tuple[flo
     sd = float(np.sqrt(sum(((g - g.mean()) ** 2).sum() for g in groups) / dof))
     m = float(np.ceil(2 * sd * 10) / 10)
     return m, (f"margin m = {m:.1f} points: twice the seed-to-seed sd of the dense networks ({sd:.2f}, pooled over "
-               f"{len(groups)} network(s), {dof} degrees of freedom), rounded up to 0.1")
+               f"{len(groups)} network{'' if len(groups) == 1 else 's'}, {dof} degrees of freedom), rounded up to 0.1")
 
 
 def effect_row(keys: dict, e: Effect, outcome: str, **extra: object) -> dict:

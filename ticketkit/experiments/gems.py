@@ -141,7 +141,7 @@ class GemScale:
                 f"x{self.width:g}, {len(self.seeds)} seeds{more}, densities {kept}% of weights kept (a value per density "
                 f"below where they differ); score searches {self.search_epochs} epochs (SGD lr "
                 f"{each([s.search_lr for s in at])}, momentum 0.9, cosine), Gem-Miner freezing every "
-                f"{each([s.period for s in at])} epoch(s) with λ {each([s.lam for s in at])} (Table 8), Edge-Popup "
+                f"{each([s.period for s in at])} {'epoch' if {s.period for s in at} == {1} else 'epochs'} with λ {each([s.lam for s in at])} (Table 8), Edge-Popup "
                 f"family weight decay {self.ep_weight_decay:g} on the scores; fine-tuning {self.finetune_epochs} "
                 f"epochs (SGD lr {each([s.finetune_lr for s in at])}, momentum 0.9, wd 1e-4, lr / 10 at 80/150 and "
                 f"120/150 of the epochs; smart ratio trains at lr {self.sr_lr:g}); batch {self.batch_size}, "

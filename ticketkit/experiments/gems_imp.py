@@ -10,6 +10,7 @@ import math
 from typing import Any, Mapping, Protocol
 
 from .. import imp
+from ..report import plural
 from ..runs import RunConfig
 from ..scoremask import finetune_spec
 
@@ -112,10 +113,10 @@ def cost_levels(S: ImpScale, density: float, name: str) -> list[RunConfig]:
 def describe(S: ImpScale) -> str:
     """IMP's part of the scale line."""
     return (f"IMP: global {RATE:.0%} per round, SGD lr {S.imp_lr:g} (momentum 0.9, wd 1e-4, lr / 10 at 80/150 and "
-            f"120/150 of each round), short rounds {S.imp_short_epochs} epoch(s), long {S.imp_long_epochs}, cold "
+            f"120/150 of each round), short rounds {plural(S.imp_short_epochs, 'epoch')}, long {S.imp_long_epochs}, cold "
             f"rewinding to iteration 0, warm to iteration {S.imp_warm_step}; each density's level (the deepest "
-            "keeping about it or more) "
-            f"(0.8^j: {', '.join(f'{100 * 0.8 ** level(d):.3g}% for {100 * d:.4g}%' for d in S.densities)}) "
+            "keeping about it or more; 0.8^j: "
+            f"{', '.join(f'{100 * 0.8 ** level(d):.3g}% for {100 * d:.4g}%' for d in S.densities)}) "
             f"fine-tuned {S.finetune_epochs} epochs at lr {finetune_lr(S):g}; learning-rate rewinding: long rounds "
             "from the previous level's trained weights")
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .. import reference
+from ..report import plural
 from ..verdicts import (CELL, FAILED, HELD, Verdict, above, as_good_as, below, collapsed, decide,
                         dense_margin, effect_row, not_testable, rule, welch)
 
@@ -167,7 +168,7 @@ def su7(runs: pd.DataFrame, scale: str) -> Verdict:
                        zip(runs.get("train.epochs", []), runs.get("train.milestones", []))
                        if isinstance(ms, (list, tuple))), default=0.0)
     if final_phase < MIN_FINAL_PHASE:
-        return not_testable("SU-7", ev, scale, f"not testable here: the runs have {final_phase:g} epoch(s) after "
+        return not_testable("SU-7", ev, scale, f"not testable here: the runs have {plural(final_phase, 'epoch')} after "
                             f"the last learning-rate decay, and a best-vs-last gap needs at least "
                             f"{MIN_FINAL_PHASE} (the paper profile's 160 epochs leave 40)")
     return decide("SU-7", ev, scale)
