@@ -170,7 +170,7 @@ def test_su7_is_not_testable_on_a_short_schedule_and_decided_on_a_long_one():
     gaps = [{"method": "snip", "final_test_acc": a, "best_test_acc": b} for a, b in
             [(80, 81), (80, 80.8), (80, 81.2), (80, 81.1)]]
     short = V.evaluate("SU-7", runs(gaps, epochs=4), "test")
-    assert short.verdict == "not testable at this scale" and "1 epoch(s) after the last" in short.note
+    assert short.verdict == "not testable at this scale" and "1 epoch after the last" in short.note
     assert short.counts() == "" and short.against() == ""
     assert V.evaluate("SU-7", runs(gaps, epochs=160), "test").verdict == "holds"
     flat = runs([{"method": "snip", "final_test_acc": 80, "best_test_acc": 80}] * 3, epochs=160)
