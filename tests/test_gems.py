@@ -243,3 +243,19 @@ def test_finetune_trains_the_kept_weights_of_a_copy():
 def test_bad_search_config_is_refused_before_training(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SearchConfig(**kwargs)
+
+
+def test_a_tracked_search_finds_the_same_mask_and_records_each_epochs_test_accuracy():
+    data = digits()
+    plain = search(tiny(), data, quick("gem_miner", lr=2.0, lam=1e-2), seed=3)
+    model = tiny()
+    res = search(model, data, quick("gem_miner", lr=2.0, lam=1e-2, track=True), seed=3)
+    assert all(torch.equal(m, plain.mask.tensors[n]) for n, m in res.mask.tensors.items())
+    assert [h["density"] for h in res.history] == [h["density"] for h in plain.history]
+    assert "test_acc" not in plain.history[-1]
+    net = copy.deepcopy(model)  # the last epoch's accuracy: the found mask on the frozen network, by hand
+    with torch.no_grad():
+        for n, p in prunable_parameters(net).items():
+            p.mul_(res.mask.tensors[n])
+    assert res.history[-1]["test_acc"] == evaluate(net, data, data.test_x, data.test_y)[0]
+    assert all(0 <= h["test_acc"] <= 100 for h in res.history)

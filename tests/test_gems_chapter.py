@@ -266,3 +266,29 @@ def test_a_table_page_cites_its_own_table_where_it_prints_the_number():
     assert gems.published("gem_miner", MID, "post", "Table 4") == (77.89, "Table 4")
     assert gems.published("gem_miner", MID, "post")[1] == "Table 16"  # the first table that prints it
     assert gems.published("gem_miner", MID, "post", "Table 3") == gems.published("gem_miner", MID, "post")
+
+
+def test_figure5_reads_its_tracked_searches_which_stay_out_of_every_other_cell(tmp_path):
+    from ticketkit.experiments.gems_studies_rules import cost
+    from ticketkit.store import Store
+    grid = gems_studies.cost_grid(CPU)
+    tracked = [c for c in grid if gems.variant(dict(c.options)) == "gem_miner_tracked"]
+    assert [c.seed for c in tracked] == list(CPU.seeds)
+    for c in tracked:  # the chapter's Gem-Miner search, only recording more
+        plain = gems.run(CPU, c.seed, MID, "gem_miner")
+        assert dataclasses.replace(gem_runs.search_config(c), track=False) == gem_runs.search_config(plain)
+        assert gem_runs.search_config(c).track and c != plain
+    store = Store(tmp_path)
+    c = tracked[0]
+    search = [{"epoch": e, "test_acc": 10.0 * e, "density": 0.5 ** e} for e in (1, 2)]
+    store.put(c, {"config": c.to_dict(), "key": c.key(), "final_test_acc": 70.0, "density": 0.25,
+                  "layer_densities": {}, "collapsed_layers": [], "connected": True, "prune": {"wall_s": 0.0},
+                  "wall_s": 1.0, "device": "cpu", "search_history": search, "search_epochs": 2, "search_s": 5.0,
+                  "history": [{"epoch": 1, "test_acc": 60.0}, {"epoch": 2, "test_acc": 70.0}]})
+    curve = gems_studies.convergence(CPU, store)
+    assert curve[["seed", "phase", "epoch", "test_acc", "density"]].values.tolist() == [
+        [0, "search", 1, 10.0, 0.5], [0, "search", 2, 20.0, 0.25],
+        [0, "fine-tuning", 3, 60.0, 0.25], [0, "fine-tuning", 4, 70.0, 0.25]]
+    runs = made(grid, {"gem_miner": (50, 80)}).assign(search_epochs=30, search_s=60.0)
+    assert (cost(gems.with_variant(runs), MID)["variant"] == "gem_miner").sum() == len(CPU.seeds)
+    plt.close(gems_studies.search_figure(runs, CPU))

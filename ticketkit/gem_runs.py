@@ -1,7 +1,7 @@
 """Runs of the rare-gems chapter (method "gem"): a subnetwork found at initialisation, by a score search on frozen
 signed-constant weights (Gem-Miner, Edge-Popup and its variants) or by a smart-ratio allocation of random
 positions on Kaiming-normal weights, then fine-tuned under its mask with the run's TrainSpec. Options: search,
-density, and for score searches lam, period, search_epochs, search_lr, search_wd, inverted; check ("none",
+density, and for score searches lam, period, search_epochs, search_lr, search_wd, inverted, track; check ("none",
 "shuffle", "reinit": Rare Gems' sanity checks on the found gem, which reuse its cached search); imp_run for the
 smart-ratio variants that start from IMP's layer densities (sr_v4, sr_v6). Records carry the
 pre-finetune accuracy, the density trajectory of the search and its cost (epochs, seconds)."""
@@ -35,7 +35,7 @@ FROM_IMP = ("sr_v4", "sr_v6")  # start from the layer densities of the stored IM
 TUNED = ("sr_v4", "sr_v5", "sr_v6")  # score or tune densities on training batches
 TUNE_BATCHES = 8  # distinct training batches (of the run's batch size) the sr_v5 tuning cycles through
 CHECKS = ("none", "shuffle", "reinit")
-SEARCH_OPTIONS = ("lam", "period", "search_epochs", "search_lr", "search_wd", "inverted")
+SEARCH_OPTIONS = ("lam", "period", "search_epochs", "search_lr", "search_wd", "inverted", "track")
 
 
 def config(base: RunConfig, *, search: str, density: float, check: str = "none", imp_run: RunConfig | None = None,
@@ -74,7 +74,7 @@ def search_config(cfg: RunConfig) -> SearchConfig:
                         period=int(o.get("period", 5)), epochs=int(o.get("search_epochs", 150)),
                         lr=float(o.get("search_lr", 0.1)), weight_decay=float(o.get("search_wd", 0.0)),
                         batch_size=cfg.train.batch_size, augment=cfg.train.augment,
-                        inverted=bool(o.get("inverted", False)))
+                        inverted=bool(o.get("inverted", False)), track=bool(o.get("track", False)))
 
 
 def gem_config(cfg: RunConfig) -> RunConfig:

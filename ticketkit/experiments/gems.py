@@ -302,8 +302,9 @@ def sparsity_trajectory(S: GemScale) -> list[RunConfig]:
 
 def variant(opts: Mapping[str, Any]) -> str:
     """A gem run's name in the tables, from its options: the search ("gem_miner", "ep", "sr_v1", ...),
-    "gem_miner_<check>" / "gem_miner_inverted" for the sanity checks, "_reg" for an Edge-Popup search with λ, and
-    "gem_miner_lam<λ>" for Gem-Miner at a λ other than Table 8's at its density; IMP runs: gems_imp.variant."""
+    "gem_miner_<check>" / "gem_miner_inverted" for the sanity checks, "gem_miner_tracked" for Figure 5's curve,
+    "_reg" for an Edge-Popup search with λ, and "gem_miner_lam<λ>" for Gem-Miner at a λ other than Table 8's at its
+    density; IMP runs: gems_imp.variant."""
     if "search" not in opts:
         return gems_imp.variant(opts)
     search, density = opts["search"], float(opts["density"])
@@ -312,8 +313,8 @@ def variant(opts: Mapping[str, Any]) -> str:
         return search
     if opts.get("check", "none") != "none":
         return f"{search}_{opts['check']}"
-    if bool(opts.get("inverted", False)):
-        return f"{search}_inverted"
+    if bool(opts.get("inverted", False)) or bool(opts.get("track", False)):
+        return f"{search}_{'inverted' if opts.get('inverted') else 'tracked'}"
     if search == GEM_MINER:
         return GEM_MINER if math.isclose(lam, table_setting(density).lam) else f"{GEM_MINER}_lam{lam:g}"
     return f"{search}_reg" if lam else search

@@ -7,14 +7,16 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 import pandas as pd
 
-from .. import reference_gems, timings
+from .. import gem_runs, reference_gems, timings
 from ..models import layer_names
 from ..report import paper_table, plain_table
 from ..runs import RunConfig
 from ..scoremask import GEM_MINER
+from ..store import Store
 from ..verdicts import Verdict
 from . import gems_imp
 from .gems import FIG2_DENSITY, GemScale, label, nearest, run, with_variant
@@ -38,7 +40,15 @@ def cost_grid(S: GemScale) -> list[RunConfig]:
     """004 Table 1 / Figure 5 at the density nearest 1.44%: Gem-Miner, Edge-Popup, smart ratio, long-cold IMP with
     the tickets of every level behind its mask."""
     d = nearest(S, FIG2_DENSITY)
-    return _each(S, [d], (GEM_MINER, "ep", "sr_v1")) + gems_imp.cost_levels(S, d, COST_IMP)
+    return (_each(S, [d], (GEM_MINER, "ep", "sr_v1")) + gems_imp.cost_levels(S, d, COST_IMP)
+            + [tracked(S, seed, d) for seed in S.seeds])
+
+
+def tracked(S: GemScale, seed: int, density: float) -> RunConfig:
+    """Gem-Miner's run at `density` that also records its test accuracy after every search epoch (Figure 5's
+    curve; a search of its own, since the evaluations would otherwise count in the cost of the shared one)."""
+    c = run(S, seed, density, GEM_MINER)
+    return gem_runs.config(c, **{**dict(c.options), "track": True})
 
 
 def long_gm(S: GemScale) -> list[RunConfig]:
@@ -123,21 +133,55 @@ def paper_scale_cost(root: Path | None = None) -> Any:
     return plain_table(pd.DataFrame(rows), cap, empty)
 
 
+def convergence(S: GemScale, store: Store | None = None) -> pd.DataFrame:
+    """Figure 5's curves from the stored tracked Gem-Miner runs near 1.44%: per seed and epoch (search epochs
+    first, fine-tuning epochs after them), the phase, the test accuracy and the mask's density."""
+    store, d, rows = store or Store(), nearest(S, FIG2_DENSITY), []
+    for seed in S.seeds:
+        rec = store.get(tracked(S, seed, d))
+        if rec is None:
+            continue
+        search = rec["search_history"]
+        rows += [{"seed": seed, "phase": "search", "epoch": h["epoch"], "test_acc": h["test_acc"],
+                  "density": h["density"]} for h in search]
+        rows += [{"seed": seed, "phase": "fine-tuning", "epoch": len(search) + h["epoch"], "test_acc": h["test_acc"],
+                  "density": rec["density"]} for h in rec["history"]]
+    return pd.DataFrame(rows, columns=["seed", "phase", "epoch", "test_acc", "density"])
+
+
+def _reference(r: pd.DataFrame, name: str, level: float | None = None) -> float:
+    """Mean final test accuracy of a variant's runs (of one IMP level where given): Figure 5's reference lines."""
+    at = r[r["variant"] == name]
+    if level is not None and "opt.level" in at:
+        at = at[at["opt.level"].astype(float) == level]
+    return float(at["final_test_acc"].mean()) if len(at) else np.nan
+
+
 def search_figure(runs: pd.DataFrame, S: GemScale) -> plt.Figure:
-    """Gem-Miner's density and training loss over its search epochs (the search records no accuracy per epoch)."""
-    r = with_variant(runs)
-    r = r[r["variant"] == GEM_MINER]
+    """004 Figure 5: Gem-Miner's test accuracy through its search and its fine-tuning, with the density of its
+    mask, beside the dense network and long-cold IMP after fine-tuning."""
+    c, r = convergence(S), with_variant(runs)
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.4))
-    for (seed, hist) in (zip(r["seed"], r["search_history"]) if "search_history" in r else ()):
-        h = pd.DataFrame(hist)
-        a.plot(h["epoch"], 100 * h["density"], marker="o", ms=2, label=f"seed {seed}")
-        b.plot(h["epoch"], h["train_loss"], marker="o", ms=2, label=f"seed {seed}")
-    a.set_yscale("log")
-    a.set(xlabel="search epoch", ylabel="weights kept (%, log scale)")
-    b.set(xlabel="search epoch", ylabel="training loss of the search")
+    for seed, g in c.groupby("seed"):
+        line, = a.plot(g["epoch"], g["test_acc"], marker="o", ms=2, label=f"Gem-Miner, seed {seed}")
+        s = g[g["phase"] == "search"]
+        b.plot(s["epoch"], 100 * s["density"], marker="o", ms=2, color=line.get_color(), label=f"seed {seed}")
+    if len(c):
+        a.axvline(c[c["phase"] == "search"]["epoch"].max() + 0.5, color="grey", ls=":", lw=1)
+    refs = ((f"dense, one long IMP round ({S.imp_long_epochs} epochs)", _reference(r, f"{COST_IMP}_ticket", 0), "--"),
+            (f"{label(COST_IMP)} at {pct(nearest(S, FIG2_DENSITY))}, fine-tuned", _reference(r, COST_IMP), "-."))
+    for name, acc, ls in refs:
+        if not np.isnan(acc):
+            a.axhline(acc, color="black", ls=ls, lw=1, label=name)
+    a.set(xlabel="epoch (search, then fine-tuning after the dotted line)", ylabel="test accuracy (%)")
+    b.set_yscale("log")
+    b.set(xlabel="search epoch", ylabel="weights kept (%, log scale)")
     for ax in (a, b):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
+        else:
+            ax.text(0.5, 0.5, "not stored yet", transform=ax.transAxes, ha="center")
     fig.text(0.01, -0.02, f"Scale: {S.scale()}.", fontsize=6.5, wrap=True, va="top")
     fig.tight_layout()
     return fig
