@@ -292,3 +292,20 @@ def test_figure5_reads_its_tracked_searches_which_stay_out_of_every_other_cell(t
     runs = made(grid, {"gem_miner": (50, 80)}).assign(search_epochs=30, search_s=60.0)
     assert (cost(gems.with_variant(runs), MID)["variant"] == "gem_miner").sum() == len(CPU.seeds)
     plt.close(gems_studies.search_figure(runs, CPU))
+
+
+def test_figure9_sweeps_gem_miners_search_lr_down_three_decades_at_two_densities():
+    lrs = {}
+    for c in gems_studies.pre_vs_post(CPU):
+        o = dict(c.options)
+        if gems.variant(o) == "gem_miner":
+            lrs.setdefault((c.seed, o["density"]), []).append(o["search_lr"])
+    base = CPU.setting(MID).search_lr
+    assert sorted(lrs[(0, MID)]) == pytest.approx([base / 1000, base / 100, base / 10, base])
+    assert len(lrs[(0, SMALL)]) == 4 and lrs[(0, BIG)] == [CPU.setting(BIG).search_lr]
+    assert all(len(v) == 1 for (seed, _), v in lrs.items() if seed != 0)
+    runs = made(gems_studies.pre_vs_post(CPU), {"gem_miner": (50, 80), "ep": (40, 41), "sr_v1": (10, 60)})
+    fig = gems_studies.scatter(runs, CPU, gems_studies.FIG9)
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert sum(lab.startswith("Gem-Miner, search lr") for lab in labels) == 4
+    plt.close(fig)

@@ -27,6 +27,8 @@ from .gems_studies_rules import COST, COST_IMP, SR_RUN, cost
 TABLE4 = (GEM_MINER, "gem_miner_long", "imp_long_warm", gems_imp.LRR)
 FIG10 = (GEM_MINER, *gems_imp.IMP_LABELS)
 FIG9 = (GEM_MINER, "ep", "sr_v1")
+FIG9_DENSITIES = (0.014, 0.005)  # Figure 9's 1.4% and 0.5% kept
+FIG9_LR_FACTORS = (1.0, 0.1, 0.01, 0.001)  # Figure 9's four search lrs, ten times apart (0.01 ... 0.00001)
 MATCHED_IMP = ("imp", "imp_long_warm")  # RG-8's "matches" cell (with the further seeds)
 MATCHED_LONG = ("gem_miner_long", gems_imp.LRR)  # RG-9's
 
@@ -72,8 +74,17 @@ def layerwise(S: GemScale) -> list[RunConfig]:
 
 
 def pre_vs_post(S: GemScale) -> list[RunConfig]:
-    """004 Figure 9: Gem-Miner, Edge-Popup and smart ratio at every density (Table 8's search lr only)."""
-    return _each(S, S.densities, FIG9)
+    """004 Figure 9: Gem-Miner, Edge-Popup and smart ratio at every density; Gem-Miner also at search lrs 10, 100
+    and 1000 times lower near 1.4% and 0.5%, one seed each (the paper's four lrs, one point each)."""
+    near = sorted({nearest(S, d) for d in FIG9_DENSITIES})
+    return _each(S, S.densities, FIG9) + [at_lr(S, S.seeds[0], d, f) for d in near for f in FIG9_LR_FACTORS[1:]]
+
+
+def at_lr(S: GemScale, seed: int, density: float, factor: float) -> RunConfig:
+    """The chapter's Gem-Miner run with its search lr times `factor`."""
+    c = run(S, seed, density, GEM_MINER)
+    o = dict(c.options)
+    return c if factor == 1 else gem_runs.config(c, **{**o, "search_lr": float(o["search_lr"]) * factor})
 
 
 def imp_figure(S: GemScale) -> list[RunConfig]:
@@ -243,8 +254,16 @@ def scatter(runs: pd.DataFrame, S: GemScale, names: Sequence[str]) -> plt.Figure
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
     for i, n in enumerate(names):
         sel = r[r["variant"] == n]
-        if len(sel) and PRE in sel:
+        if not len(sel) or PRE not in sel:
+            continue
+        lrs = sorted(set(sel["opt.search_lr"].dropna()), reverse=True) if "opt.search_lr" in sel else []
+        if n != GEM_MINER or len(lrs) < 2:
             ax.scatter(sel[PRE], sel[ACC], s=14, c=f"C{i}", label=label(n))
+            continue
+        for j, lr in enumerate(lrs):  # lighter for lower search lrs, as the paper draws them
+            at = sel[sel["opt.search_lr"] == lr]
+            ax.scatter(at[PRE], at[ACC], s=14, c=f"C{i}", alpha=1 - 0.75 * j / (len(lrs) - 1),
+                       label=f"{label(n)}, search lr {lr:g}")
     ax.plot([0, 100], [0, 100], c="grey", ls=":", lw=0.8)
     ax.set(xlabel=STAGES[PRE][1], ylabel=STAGES[ACC][1])
     if ax.get_legend_handles_labels()[0]:
