@@ -309,3 +309,19 @@ def test_figure9_sweeps_gem_miners_search_lr_down_three_decades_at_two_densities
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert sum(lab.startswith("Gem-Miner, search lr") for lab in labels) == 4
     plt.close(fig)
+
+
+def test_figure7_table_gives_each_layers_size_and_the_mean_kept_percentage_per_method_and_density():
+    import re
+    from ticketkit.models import layer_names
+    names = layer_names(CPU.model, CPU.width)
+    cfgs = [gems.run(CPU, seed, MID, "gem_miner") for seed in (0, 1)]
+    recs = made(cfgs, {"gem_miner": (50, 80)})
+    recs["layer_densities"] = [{n: (0.5 if n == names[0] else 0.01) * (1 + seed) for n in names} for seed in (0, 1)]
+    html = gems_studies.layer_pivot(recs, CPU).data
+    row = re.findall(r"<td>(.*?)</td>", html[html.index("<td>conv1.weight"):].split("</tr>")[0])
+    assert row == ["conv1.weight", "72", "75.00"]  # 8 filters x 1 channel x 3 x 3 at half width; mean of 50%, 100%
+    last = re.findall(r"<td>(.*?)</td>", html[html.index(f"<td>{names[-1]}"):].split("</tr>")[0])
+    assert last == [names[-1], "320", "1.50"]  # the 1x1 conv classifier: 10 classes x 32 channels
+    assert "1.44% kept" in html and gems_studies.layer_pivot(frame([]), CPU).data.count("<td>") == 0
+    plt.close(gems_studies.layer_figure(recs, CPU))

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from .. import gem_runs, reference_gems, timings
-from ..models import layer_names
+from ..data import image_channels, num_classes
+from ..models import build_model, layer_names, prunable_parameters
 from ..report import paper_table, plain_table
 from ..runs import RunConfig
 from ..scoremask import GEM_MINER
@@ -27,6 +28,7 @@ from .gems_studies_rules import COST, COST_IMP, SR_RUN, cost
 TABLE4 = (GEM_MINER, "gem_miner_long", "imp_long_warm", gems_imp.LRR)
 FIG10 = (GEM_MINER, *gems_imp.IMP_LABELS)
 FIG9 = (GEM_MINER, "ep", "sr_v1")
+LAYERWISE = (GEM_MINER, "imp", "sr_v1", "ep")  # Figure 7
 FIG9_DENSITIES = (0.014, 0.005)  # Figure 9's 1.4% and 0.5% kept
 FIG9_LR_FACTORS = (1.0, 0.1, 0.01, 0.001)  # Figure 9's four search lrs, ten times apart (0.01 ... 0.00001)
 MATCHED_IMP = ("imp", "imp_long_warm")  # RG-8's "matches" cell (with the further seeds)
@@ -70,7 +72,7 @@ def sr_variants(S: GemScale) -> list[RunConfig]:
 
 def layerwise(S: GemScale) -> list[RunConfig]:
     """004 Figure 7: Gem-Miner, short-cold IMP, smart ratio and Edge-Popup at every density."""
-    return _each(S, S.densities, (GEM_MINER, "imp", "sr_v1", "ep"))
+    return _each(S, S.densities, LAYERWISE)
 
 
 def pre_vs_post(S: GemScale) -> list[RunConfig]:
@@ -223,17 +225,42 @@ def layer_table(runs: pd.DataFrame, S: GemScale) -> pd.DataFrame:
     r = with_variant(runs)
     rows = [(n, k, i, layer, 100 * float(dens[layer]))
             for n, k, dens, m, w in zip(r["variant"], r["kept"], r["layer_densities"], r["model"], r["width"])
-            if n in (GEM_MINER, "imp", "sr_v1", "ep") for i, layer in enumerate(layer_names(m, float(w)))]
+            if n in LAYERWISE for i, layer in enumerate(layer_names(m, float(w)))]
     df = pd.DataFrame(rows, columns=["variant", "kept", "index", "layer", "density_pct"])
     return df.groupby(["variant", "kept", "index", "layer"], as_index=False)["density_pct"].mean()
 
 
-def layer_figure(runs: pd.DataFrame, S: GemScale, sizes: dict[str, int]) -> plt.Figure:
+def layer_sizes(S: GemScale) -> dict[str, int]:
+    """Weights per prunable layer of the scale's network, in layer order."""
+    net = build_model(S.model, image_channels(S.dataset), num_classes(S.dataset), S.image_size, S.width)
+    return {k: p.numel() for k, p in prunable_parameters(net).items()}
+
+
+def layer_pivot(runs: pd.DataFrame, S: GemScale) -> Any:
+    """Figure 7 as a table: per layer its size and each method's mean kept percentage, density by density."""
+    t, sizes = layer_table(runs, S), layer_sizes(S)
+    if not len(t):
+        return plain_table(pd.DataFrame())
+    t = t.assign(column=[(f"{pct(k)} kept", label(n)) for k, n in zip(t["kept"], t["variant"])])
+    wide = t.pivot_table(index=["index", "layer"], columns="column", values="density_pct").map("{:.2f}".format)
+    order = [(f"{pct(d)} kept", label(n)) for d in S.densities for n in LAYERWISE if (f"{pct(d)} kept", label(n))
+             in wide.columns]
+    wide = wide[order].reset_index()
+    wide.insert(2, "weights", [sizes.get(layer, "") for layer in wide["layer"]])
+    wide.columns = pd.MultiIndex.from_tuples([("", c) if isinstance(c, str) else c for c in wide.columns])
+    return plain_table(wide.drop(columns=[("", "index")]),
+                       f"Ours: the percentage of each layer's weights kept in the mask that is fine-tuned, mean over "
+                       f"{len(S.seeds)} seeds at the {S.name} profile ({S.dataset}), beside the layer's size in "
+                       "weights; Figure 7 prints no numbers. IMP is short-cold IMP at its level for each density "
+                       "(the scale line gives both densities).")
+
+
+def layer_figure(runs: pd.DataFrame, S: GemScale) -> plt.Figure:
     """004 Figure 7: layer density against the layer index per method, one panel per density, layer sizes below."""
-    t = layer_table(runs, S)
+    t, sizes = layer_table(runs, S), layer_sizes(S)
     fig, axes = plt.subplots(1, len(S.densities), figsize=(4.2 * len(S.densities), 3.4), squeeze=False)
     for ax, d in zip(axes[0], S.densities):
-        for n in (GEM_MINER, "imp", "sr_v1", "ep"):
+        for n in LAYERWISE:
             g = t[(t["variant"] == n) & np.isclose(t["kept"], d)]
             if len(g):
                 ax.plot(g["index"], g["density_pct"], marker="o", ms=3, label=label(n))
