@@ -45,3 +45,15 @@ def test_vendored_widget_files_are_fetched_and_tampering_is_repaired(tmp_path):
     (tmp_path / "require.js").write_text("tampered")
     offline.vendor(tmp_path)
     assert offline._sha256(tmp_path / "require.js") == offline.FILES["require.js"][3]
+
+
+def test_the_run_log_names_a_gem_runs_search_options(tmp_path, monkeypatch, capsys, one_thread):
+    from ticketkit.__main__ import run_grids
+    from ticketkit.experiments import gems
+    monkeypatch.setenv("TICKETKIT_RESULTS", str(tmp_path))
+    S = gems.get_scale("smoke", {"search_epochs": 2, "finetune_epochs": 1})
+    cfg = gems.run(S, 0, S.densities[0], "gem_miner", lam=0.5)
+    run_grids({"gems": [cfg]})
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert line.startswith("[1/1] resnet20_gem gem gem_miner none ") and "lam=0.5" in line
+    assert "search_epochs=2" in line and "seed=0" in line

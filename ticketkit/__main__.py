@@ -84,7 +84,9 @@ def run_grids(plans: dict[str, list[RunConfig]], scheduler: str | None = None, b
             done[0] += 1
             o = dict(c.options)
             what = (f"level {o['level']} {o['branch']}" if c.method == "imp" else
-                    f"{o['search']} {o.get('check', 'none')}" if c.method == "gem" else c.sanity)
+                    f"{o['search']} {o.get('check', 'none')} " + " ".join(
+                        f"{k}={v}" for k, v in o.items() if k not in ("search", "check", "density", "imp_run"))
+                    if c.method == "gem" else c.sanity)
             density = o["density"] if c.method == "gem" else c.density  # a gem run's target lives in its options
             print(f"[{done[0]}/{len(todo)}] {c.model} {c.method} {what} density={density:g} seed={c.seed}: "
                   f"{rec['final_test_acc']:.2f}% in {time.perf_counter() - start[0]:.0f}s", flush=True)
