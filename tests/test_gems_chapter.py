@@ -306,8 +306,10 @@ def test_figure9_sweeps_gem_miners_search_lr_down_three_decades_at_two_densities
     assert all(len(v) == 1 for (seed, _), v in lrs.items() if seed != 0)
     runs = made(gems_studies.pre_vs_post(CPU), {"gem_miner": (50, 80), "ep": (40, 41), "sr_v1": (10, 60)})
     fig = gems_studies.scatter(runs, CPU, gems_studies.FIG9)
-    labels = fig.axes[0].get_legend_handles_labels()[1]
-    assert sum(lab.startswith("Gem-Miner, search lr") for lab in labels) == 4
+    panels = {ax.get_title(): ax.get_legend_handles_labels()[1] for ax in fig.axes}
+    assert list(panels) == ["3.72% kept", "1.44% kept", "0.59% kept"]
+    assert panels["3.72% kept"] == ["Gem-Miner", "Edge-Popup", "Smart ratio"]
+    assert sum(lab.startswith("Gem-Miner, search lr") for lab in panels["0.59% kept"]) == 4
     plt.close(fig)
 
 

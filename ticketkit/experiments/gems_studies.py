@@ -276,26 +276,26 @@ def layer_figure(runs: pd.DataFrame, S: GemScale) -> plt.Figure:
 
 
 def scatter(runs: pd.DataFrame, S: GemScale, names: Sequence[str]) -> plt.Figure:
-    """004 Figures 9 and 10: accuracy after against before fine-tuning, one point per run, y = x dotted."""
+    """004 Figures 9 and 10: accuracy after against before fine-tuning, one point per run, one panel per density,
+    y = x dotted; Gem-Miner's lower search lrs lighter."""
     r = with_variant(runs)
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
-    for i, n in enumerate(names):
-        sel = r[r["variant"] == n]
-        if not len(sel) or PRE not in sel:
-            continue
-        lrs = sorted(set(sel["opt.search_lr"].dropna()), reverse=True) if "opt.search_lr" in sel else []
-        if n != GEM_MINER or len(lrs) < 2:
-            ax.scatter(sel[PRE], sel[ACC], s=14, c=f"C{i}", label=label(n))
-            continue
-        for j, lr in enumerate(lrs):  # lighter for lower search lrs, as the paper draws them
-            at = sel[sel["opt.search_lr"] == lr]
-            ax.scatter(at[PRE], at[ACC], s=14, c=f"C{i}", alpha=1 - 0.75 * j / (len(lrs) - 1),
-                       label=f"{label(n)}, search lr {lr:g}")
-    ax.plot([0, 100], [0, 100], c="grey", ls=":", lw=0.8)
-    ax.set(xlabel=STAGES[PRE][1], ylabel=STAGES[ACC][1])
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7)
-    fig.text(0.01, -0.02, f"One point per run (all densities and seeds). Scale: {S.scale()}.", fontsize=6.5,
-             wrap=True, va="top")
+    r = r[r["variant"].isin(names)] if PRE in r else r.iloc[:0]
+    kept = [d for d in S.densities if np.isclose(r["kept"], d).any()] or list(S.densities[:1])
+    fig, axes = plt.subplots(1, len(kept), figsize=(4.2 * len(kept), 3.9), squeeze=False, sharey=True)
+    for ax, d in zip(axes[0], kept):
+        for i, n in enumerate(names):
+            sel = r[(r["variant"] == n) & np.isclose(r["kept"], d)]
+            lrs = sorted(set(sel["opt.search_lr"].dropna()), reverse=True) if "opt.search_lr" in sel else []
+            groups = [(sel[sel["opt.search_lr"] == lr], f"{label(n)}, search lr {lr:g}", 1 - 0.75 * j / (len(lrs) - 1))
+                      for j, lr in enumerate(lrs)] if n == GEM_MINER and len(lrs) > 1 else [(sel, label(n), 1.0)]
+            for at, name, alpha in groups:
+                if len(at):
+                    ax.scatter(at[PRE], at[ACC], s=14, c=f"C{i}", alpha=alpha, label=name)
+        ax.plot([0, 100], [0, 100], c="grey", ls=":", lw=0.8)
+        ax.set(xlabel=STAGES[PRE][1], title=f"{pct(d)} kept")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=6.5)
+    axes[0][0].set_ylabel(STAGES[ACC][1])
+    fig.text(0.01, -0.02, f"One point per run and seed. Scale: {S.scale()}.", fontsize=6.5, wrap=True, va="top")
     fig.tight_layout()
     return fig
