@@ -327,3 +327,12 @@ def test_figure7_table_gives_each_layers_size_and_the_mean_kept_percentage_per_m
     assert last == [names[-1], "320", "1.50"]  # the 1x1 conv classifier: 10 classes x 32 channels
     assert "1.44% kept" in html and gems_studies.layer_pivot(frame([]), CPU).data.count("<td>") == 0
     plt.close(gems_studies.layer_figure(recs, CPU))
+
+
+def test_table3_counts_the_layers_each_edge_popup_variant_prunes_whole():
+    runs = made(gems.ep_variants(CPU), {"global_ep": (10, 10), "gem_miner": (30, 60)})
+    g = gems.with_variant(runs)["variant"] == "global_ep"
+    runs.loc[g.to_numpy(), "collapsed_layers"] = [17, 18, 19][: int(g.sum())]
+    html = gems_figures.ep_table(runs, CPU, []).data
+    row = html[html.index("layers pruned whole (of 20)"):].split("</tr>")[0]
+    assert "18.00 ± 1.00" in row and row.count("0.00 ± 0.00") == 4  # ResNet-20 has 20 prunable layers

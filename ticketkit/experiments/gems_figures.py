@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import num_classes
+from ..models import layer_names
 from ..report import cell_outcomes, paper_table
 from ..scoremask import GEM_MINER
 from ..verdicts import Verdict
@@ -114,9 +115,13 @@ def ep_table(runs: pd.DataFrame, S: GemScale, vs: Sequence[Verdict]) -> Any:
     cells = [_cell("", f"{STAGES[v][0]}-finetune accuracy (%)", f"{pct(d)} of weights kept", label(n),
                    seeds(r, n, d, v), _pub(n, d, STAGES[v][0], "Table 3"),
                    outcome.get((n, round(d, 6), STAGES[v][0]), "")) for v in (PRE, ACC) for n in TABLE3]
+    whole = f"layers pruned whole (of {len(layer_names(S.model, S.width))})"
+    cells += [_cell("", whole, f"{pct(d)} of weights kept", label(n), seeds(r, n, d, "collapsed_layers"))
+              for n in TABLE3]
     return paper_table(pd.DataFrame(cells), f"Ours: mean ± sd over {len(S.seeds)} seeds at the {S.name} profile "
                                             f"({S.dataset}); beneath, Table 3 (ResNet-20 on CIFAR-10, 0.59% kept) "
-                                            "where our density is the paper's.")
+                                            "where our density is the paper's. A layer pruned whole cuts the "
+                                            "network's path (accuracy at chance) unless a shortcut bypasses it.")
 
 
 def accuracy_figure(runs: pd.DataFrame, S: GemScale, value: str = ACC) -> plt.Figure:
