@@ -22,7 +22,7 @@ def test_dashboard_counts_partial_grids_and_marks_untested_claims():
     assert "partial: 10 of" in board.loc["SU-3", "scale"]
     # smoke trains 2 epochs: no final learning-rate phase to compare best and last epoch in
     assert board.loc["SU-7", "verdict"] == "not testable at this scale"
-    assert "epoch(s) after the last learning-rate decay" in board.loc["SU-7", "cells"]
+    assert "0.5 epochs after the last learning-rate decay" in board.loc["SU-7", "cells"]
     assert board.loc["SU-3", "verdict"] == "inconclusive"  # one seed per cell so far: no interval to decide on
     assert board.loc["SU-4", "verdict"] == "not run" and board.loc["LT-1", "verdict"] == "not run"
     assert list(dashboard.findings(P, "SU-")["claim"]) == [f"SU-{i}" for i in range(1, 8)]
