@@ -336,3 +336,35 @@ def test_table3_counts_the_layers_each_edge_popup_variant_prunes_whole():
     html = gems_figures.ep_table(runs, CPU, []).data
     row = html[html.index("layers pruned whole (of 20)"):].split("</tr>")[0]
     assert "18.00 ± 1.00" in row and row.count("0.00 ± 0.00") == 4  # ResNet-20 has 20 prunable layers
+
+
+def test_figure9_sweep_table_and_findings_count_by_hand():
+    from ticketkit.experiments import gems_lr
+    from ticketkit.models import layer_names
+    runs = made(gems_studies.pre_vs_post(CPU), {"gem_miner": (50, 80), "ep": (40, 41), "sr_v1": (10, 60)})
+    base, head = CPU.setting(MID).search_lr, layer_names(CPU.model, CPU.width)[-1]
+    hand = {(MID, 1): (68, 85), (MID, 0.1): (40, 90), (MID, 0.01): (45, 65), (MID, 0.001): (10, 10),
+            (SMALL, 1): (30, 60), (SMALL, 0.1): (10, 10), (SMALL, 0.01): (25, 46), (SMALL, 0.001): (10, 10)}
+    gm = (gems.with_variant(runs)["variant"] == "gem_miner").to_numpy()
+    runs["layer_densities"] = [{head: 0.5} for _ in range(len(runs))]
+    for (d, f), (pre, post) in hand.items():
+        at = gm & (runs["seed"] == 0).to_numpy() & np.isclose(runs["opt.density"].astype(float), d) \
+             & np.isclose(runs["opt.search_lr"].astype(float), base * f)
+        assert at.sum() == 1
+        runs.loc[at, ["pre_finetune_acc", "final_test_acc"]] = pre, post
+        runs.loc[at, "layer_densities"] = [{head: 3 / 320}]
+    text = gems_lr.findings(runs, CPU)
+    # 1.44%: pairs (1, .1) and (.1, .01) order differently before and after: 4 of 6 alike; lr x1 best only before
+    assert "**1.44% kept.** The chapter's search lr (5: Table 8's, scaled) is the best of the 4 lrs before " \
+           "fine-tuning (68.0% before" in text
+    assert "Of the 6 pairs of lrs whose accuracies differ both before and after, the one higher before is higher " \
+           "after in 4." in text
+    # 0.59%: (.1, .001) tie at 10/10 drops out; the other 5 pairs all alike
+    assert "before and after fine-tuning (30.0% before, 60.0% after). Of the 5 pairs" in text and "in 5." in text
+    assert text.index("1.44% kept") < text.index("0.59% kept")
+    # gains: Edge-Popup 41 - 40; Gem-Miner's 15 runs: 7 at +30, then 17 + 50 + 20 + 0 and 30 + 0 + 21 + 0
+    assert "Edge-Popup +1.0, Gem-Miner +23.2" in text
+    html = gems_lr.table(runs, CPU).data
+    assert html.count("<tr") == 1 + 8 and "classifier weights kept (of 320)" in html
+    assert "<td>0.005</td>\n      <td>0.001</td>\n      <td>10.00</td>\n      <td>10.00</td>" in html
+    assert "Nothing of this page's learning-rate sweep" in gems_lr.findings(frame([]), CPU)

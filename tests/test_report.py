@@ -259,3 +259,19 @@ def test_the_findings_box_quotes_each_models_sparsest_cells_failed_first():
     assert list(zip(cells["model"], cells["density"])) == [("b", 0.1), ("a", 0.05)]  # b's failed cell first
     no_model = report._key_cells(Verdict("X-1", "mixed", "", "", ev.drop(columns="model")))
     assert list(no_model["density"]) == [0.05]  # one pool: the sparsest cell overall
+
+
+@pytest.mark.parametrize("low, high, major, minor", [
+    (1.44, 32, ["1", "10", "100"], ["2", "3", "4", "6", "20", "30", "40", "60"]),  # densities in % kept
+    (0.5, 3, ["0.1", "1", "10"], ["0.2", "0.3", "0.4", "0.6", "2", "3", "4", "6"]),
+    (0.1, 100, ["0.01", "0.1", "1", "10", "100", "1000"], [])])  # many decades: minor ticks unlabelled
+def test_log_axes_read_in_plain_numbers(low, high, major, minor):
+    import matplotlib.pyplot as plt
+    from ticketkit.plots import log_y
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [low, high])
+    log_y(ax)
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_yticklabels()] == major
+    assert [t.get_text() for t in ax.get_yticklabels(minor=True) if t.get_text()] == minor
+    plt.close(fig)

@@ -1,4 +1,5 @@
-"""Figures every chapter shares: our effect against the published effect per cell, and the verdict overview."""
+"""Figures every chapter shares: our effect against the published effect per cell, the verdict overview, and a
+log axis with plain numbers."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -7,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
+from matplotlib.ticker import LogFormatter
 
 from .claims import CLAIMS
 from .verdicts import FAILED, FAILS, HELD, HOLDS, INCONCLUSIVE, MIXED, NOT_RUN, NOT_TESTABLE, OPEN, Verdict, where
@@ -157,3 +159,17 @@ def verdict_overview(board: pd.DataFrame) -> plt.Figure:
     ax.set_title("Every claim's verdict, by paper (grey: not run yet)", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+class PlainLog(LogFormatter):
+    """Log-axis tick labels as plain numbers (0.5, 2, 30), on the ticks matplotlib's log formatter would label."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return f"{x:g}" if super().__call__(x, pos) else ""
+
+
+def log_y(ax: plt.Axes) -> None:
+    """A log-scaled y axis labelled in plain numbers, minor ticks too where few decades show."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(PlainLog(labelOnlyBase=False))
+    ax.yaxis.set_minor_formatter(PlainLog(labelOnlyBase=False, minor_thresholds=(2, 0.5)))

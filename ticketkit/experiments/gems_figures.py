@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Any, Callable, Hashable, Sequence
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FormatStrFormatter, MaxNLocator
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 import pandas as pd
 
 from ..data import num_classes
 from ..models import layer_names
+from ..plots import log_y
 from ..report import cell_outcomes, paper_table
 from ..scoremask import GEM_MINER
 from ..verdicts import Verdict
@@ -222,9 +223,7 @@ def trajectory_figure(runs: pd.DataFrame, S: GemScale) -> plt.Figure:
                 left.plot(h.index, h["bound"], c=f"C{i}", ls=":", lw=1)
             if n == GEM_MINER:
                 left.plot(h.index, h["schedule"], c="k", ls="--", lw=0.8, label="exponential schedule")
-    left.set_yscale("log")
-    left.yaxis.set_major_formatter(FormatStrFormatter("%g"))
-    left.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+    log_y(left)
     left.xaxis.set_major_locator(MaxNLocator(integer=True))
     left.set_xlabel("search epoch")
     left.set_ylabel("weights kept by the mask (%, log scale)")

@@ -14,6 +14,7 @@ import pandas as pd
 from .. import gem_runs, reference_gems, timings
 from ..data import image_channels, num_classes
 from ..models import build_model, layer_names, prunable_parameters
+from ..plots import log_y
 from ..report import paper_table, plain_table
 from ..runs import RunConfig
 from ..scoremask import GEM_MINER
@@ -187,7 +188,7 @@ def search_figure(runs: pd.DataFrame, S: GemScale) -> plt.Figure:
         if not np.isnan(acc):
             a.axhline(acc, color="black", ls=ls, lw=1, label=name)
     a.set(xlabel="epoch (search, then fine-tuning after the dotted line)", ylabel="test accuracy (%)")
-    b.set_yscale("log")
+    log_y(b)
     b.set(xlabel="search epoch", ylabel="weights kept (%, log scale)")
     for ax in (a, b):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -264,7 +265,7 @@ def layer_figure(runs: pd.DataFrame, S: GemScale) -> plt.Figure:
             g = t[(t["variant"] == n) & np.isclose(t["kept"], d)]
             if len(g):
                 ax.plot(g["index"], g["density_pct"], marker="o", ms=3, label=label(n))
-        ax.set_yscale("log")
+        log_y(ax)
         ax.set(xlabel="layer (index; sizes in the caption)", ylabel="weights kept in the layer (%)",
                title=f"{pct(d)} kept overall")
         if ax.get_legend_handles_labels()[0]:
