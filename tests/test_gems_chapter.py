@@ -368,3 +368,7 @@ def test_figure9_sweep_table_and_findings_count_by_hand():
     assert html.count("<tr") == 1 + 8 and "classifier weights kept (of 320)" in html
     assert "<td>0.005</td>\n      <td>0.001</td>\n      <td>10.00</td>\n      <td>10.00</td>" in html
     assert "Nothing of this page's learning-rate sweep" in gems_lr.findings(frame([]), CPU)
+    drop = gm & (runs["seed"] == 0).to_numpy() & np.isclose(runs["opt.density"].astype(float), MID) \
+        & np.isclose(runs["opt.search_lr"].astype(float), base)
+    text = gems_lr.findings(runs[~drop], CPU)  # 1.44% without the chapter's lr: 3 lrs, (.1, .01) differs
+    assert "**1.44% kept.** The chapter's search lr is not stored here. Of the 3 pairs" in text and "in 2." in text

@@ -20,12 +20,12 @@ COLUMNS = ["kept", "search_lr", "factor", PRE, ACC, "collapsed_layers", "connect
 
 def sweep(runs: pd.DataFrame, S: GemScale) -> pd.DataFrame:
     """Gem-Miner's runs on the sweep's seed at the densities searched at more than one lr, highest lr first: the
-    lr and its factor of the table's, accuracy before and after fine-tuning, layers pruned whole, whether a path
+    lr and its ratio to the chapter's, accuracy before and after fine-tuning, layers pruned whole, whether a path
     joins input and output, and the weights the classifier keeps."""
     r = with_variant(runs)
     r = r[(r["variant"] == GEM_MINER) & (r["seed"] == S.seeds[0])] if "opt.search_lr" in r else r.iloc[:0]
     head, size = list(layer_sizes(S).items())[-1]
-    rows = [(d, lr, lr / at["opt.search_lr"].max(), x[PRE], x[ACC], int(x["collapsed_layers"]), bool(x["connected"]),
+    rows = [(d, lr, lr / S.setting(d).search_lr, x[PRE], x[ACC], int(x["collapsed_layers"]), bool(x["connected"]),
              round(float(x["layer_densities"][head]) * size))
             for d, at in sorted(r.groupby("kept"), key=lambda g: -g[0]) if at["opt.search_lr"].nunique() > 1
             for lr, x in at.set_index("opt.search_lr").sort_index(ascending=False).iterrows()]
@@ -63,14 +63,16 @@ def findings(runs: pd.DataFrame, S: GemScale) -> str:
         return "*Nothing of this page's learning-rate sweep is stored yet.*"
     lines = []
     for d, at in t.groupby("kept", sort=False):
-        top = at.iloc[0]
-        best = [s for s, v in (("before", PRE), ("after", ACC)) if top[v] >= at[v].max()]
-        same, n = _concordant(at)
-        lines.append(f"- **{pct(d)} kept.** The chapter's search lr ({top['search_lr']:g}: Table 8's, scaled) is "
-                     + (f"the best of the {len(at)} lrs {' and '.join(best)} fine-tuning" if best
-                        else f"not the best of the {len(at)} lrs before or after fine-tuning")
-                     + f" ({top[PRE]:.1f}% before, {top[ACC]:.1f}% after). Of the {n} pairs of lrs whose accuracies "
-                       f"differ both before and after, the one higher before is higher after in {same}.")
+        ours, (same, n) = at[np.isclose(at["factor"], 1)], _concordant(at)
+        best = [s for s, v in (("before", PRE), ("after", ACC)) if len(ours) and ours[v].iloc[0] >= at[v].max()]
+        lines.append(f"- **{pct(d)} kept.** " + (
+            "The chapter's search lr is not stored here." if not len(ours) else
+            f"The chapter's search lr ({ours['search_lr'].iloc[0]:g}: Table 8's, scaled) is "
+            + (f"the best of the {len(at)} lrs {' and '.join(best)} fine-tuning" if best
+               else f"not the best of the {len(at)} lrs before or after fine-tuning")
+            + f" ({ours[PRE].iloc[0]:.1f}% before, {ours[ACC].iloc[0]:.1f}% after).")
+            + f" Of the {n} pairs of lrs whose accuracies differ both before and after, the one higher before is "
+              f"higher after in {same}.")
     r = with_variant(runs)
     gains = [f"{label(n)} {(g[ACC] - g[PRE]).mean():+.1f}" for n in ("ep", GEM_MINER)
              for g in [r[r["variant"] == n]] if len(g)]
