@@ -55,6 +55,19 @@ def _concordant(at: pd.DataFrame) -> tuple[int, int]:
     return sum(np.sign(p) == np.sign(q) for p, q in pairs), len(pairs)
 
 
+def _ours(at: pd.DataFrame) -> str:
+    """Whether the chapter's search lr is the best of one density's lrs before and after fine-tuning."""
+    ours = at[np.isclose(at["factor"], 1)]
+    if not len(ours):
+        return "The chapter's search lr is not stored here."
+    x = ours.iloc[0]
+    best = [s for s, v in (("before", PRE), ("after", ACC)) if x[v] >= at[v].max()]
+    verdict = f"the best of the {len(at)} lrs {' and '.join(best)}" if best else \
+        f"not the best of the {len(at)} lrs before or after"
+    return (f"The chapter's search lr ({x['search_lr']:g}: Table 8's, scaled) is {verdict} fine-tuning "
+            f"({x[PRE]:.1f}% before, {x[ACC]:.1f}% after).")
+
+
 def findings(runs: pd.DataFrame, S: GemScale) -> str:
     """What we found, for the three readings of Figure 9 in 004's appendix: the highest lr is best before and
     after fine-tuning; higher before usually means higher after; Edge-Popup gains little from fine-tuning."""
@@ -63,16 +76,9 @@ def findings(runs: pd.DataFrame, S: GemScale) -> str:
         return "*Nothing of this page's learning-rate sweep is stored yet.*"
     lines = []
     for d, at in t.groupby("kept", sort=False):
-        ours, (same, n) = at[np.isclose(at["factor"], 1)], _concordant(at)
-        best = [s for s, v in (("before", PRE), ("after", ACC)) if len(ours) and ours[v].iloc[0] >= at[v].max()]
-        lines.append(f"- **{pct(d)} kept.** " + (
-            "The chapter's search lr is not stored here." if not len(ours) else
-            f"The chapter's search lr ({ours['search_lr'].iloc[0]:g}: Table 8's, scaled) is "
-            + (f"the best of the {len(at)} lrs {' and '.join(best)} fine-tuning" if best
-               else f"not the best of the {len(at)} lrs before or after fine-tuning")
-            + f" ({ours[PRE].iloc[0]:.1f}% before, {ours[ACC].iloc[0]:.1f}% after).")
-            + f" Of the {n} pairs of lrs whose accuracies differ both before and after, the one higher before is "
-              f"higher after in {same}.")
+        same, n = _concordant(at)
+        lines.append(f"- **{pct(d)} kept.** {_ours(at)} Of the {n} pairs of lrs whose accuracies differ both before "
+                     f"and after, the one higher before is higher after in {same}.")
     r = with_variant(runs)
     gains = [f"{label(n)} {(g[ACC] - g[PRE]).mean():+.1f}" for n in ("ep", GEM_MINER)
              for g in [r[r["variant"] == n]] if len(g)]
